@@ -1,0 +1,97 @@
+"""`python -m api COMMAND`: migrate, create-user, run-jobs."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from api import crypto, seed
+from api.db import Database
+from api.errors import DomainError
+from api.models.enums import Role
+from api.services import auth, jobs
+from api.settings import Settings, get_settings
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def migrate(settings: Settings) -> None:
+    """Bring the database to the latest schema and add the data every install needs."""
+    command.upgrade(alembic_config(settings.db_url), "head")
+    db = Database.connect(settings.db_url)
+    try:
+        with db.writer() as session:
+            seed.bootstrap(session, demo=settings.seeds_demo)
+    finally:
+        db.dispose()
+
+
+def _create_user(settings: Settings, args: argparse.Namespace) -> None:
+    password = args.password or getpass.getpass(f"Password for {args.name}: ")
+    db = Database.connect(settings.db_url)
+    try:
+        with db.writer() as session:
+            staff = auth.create_user(
+                session,
+                args.name,
+                password,
+                Role(args.role),
+                display_name=args.display_name,
+                team=args.team,
+                skills=args.skills.split(",") if args.skills else None,
+            )
+            session.commit()
+            print(f"created {staff.role} {staff.username!r} (id {staff.id})")
+    finally:
+        db.dispose()
+
+
+def _run_jobs(settings: Settings) -> None:
+    db = Database.connect(settings.db_url)
+    try:
+        print(json.dumps(jobs.run_periodic_jobs(db, settings), indent=2, default=str))
+    finally:
+        db.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m api", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="upgrade the database to the latest schema")
+    user = sub.add_parser("create-user", help="create a staff account")
+    user.add_argument("name")
+    user.add_argument("--role", choices=[r.value for r in Role], required=True)
+    user.add_argument("--password", help="default: asked at a prompt")
+    user.add_argument("--display-name")
+    user.add_argument("--team")
+    user.add_argument("--skills", help="comma-separated ticket kinds; default: all")
+    sub.add_parser("run-jobs", help="run the SLA breach check and auto-close once, now")
+    args = parser.parse_args(argv)
+
+    settings = get_settings()
+    crypto.configure(settings.master_key)
+    try:
+        if args.command == "migrate":
+            migrate(settings)
+            print(f"database is at the latest schema ({settings.safe_db_url})")
+        elif args.command == "create-user":
+            _create_user(settings, args)
+        else:
+            _run_jobs(settings)
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    return 0

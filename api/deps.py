@@ -1,0 +1,80 @@
+"""FastAPI dependencies: sessions, the acting user, role checks.
+
+Route signatures read like prose: `session: WriteSession, actor: StaffOnly`.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+
+from api.actor import SERVICE, Actor
+from api.models import Staff
+from api.models.enums import ActorType, Role
+from api.services.auth import staff_id_from_token
+from api.settings import Settings
+
+_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def read_session(request: Request) -> Iterator[Session]:
+    yield from request.app.state.db.read_session()
+
+
+def write_session(request: Request) -> Iterator[Session]:
+    yield from request.app.state.db.write_session()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ReadSession = Annotated[Session, Depends(read_session)]
+WriteSession = Annotated[Session, Depends(write_session)]
+
+_UNAUTHENTICATED = HTTPException(
+    status.HTTP_401_UNAUTHORIZED,
+    "not authenticated: send 'Authorization: Bearer <token>'",
+    headers={"WWW-Authenticate": "Bearer"},
+)
+
+
+def current_actor(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Actor:
+    if not token:
+        raise _UNAUTHENTICATED
+    settings: Settings = request.app.state.settings
+    if hmac.compare_digest(token.encode(), settings.service_bearer.encode()):
+        return SERVICE
+    staff_id = staff_id_from_token(token)
+    if staff_id is not None:
+        with request.app.state.db.reader() as session:
+            staff = session.get(Staff, staff_id)
+            if staff is not None and staff.active:
+                return Actor(ActorType.staff, str(staff.id), Role(staff.role), staff.team)
+    raise _UNAUTHENTICATED
+
+
+def allow(*, service: bool = False, role: Role | None = None):
+    """A dependency admitting service clients (if `service`) and staff of `role` or above."""
+
+    def check(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+        if actor.type is ActorType.service and service:
+            return actor
+        if actor.type is ActorType.staff and role is not None and actor.at_least(role):
+            return actor
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "your role may not do this")
+
+    return check
+
+
+AnyActor = Annotated[Actor, Depends(allow(service=True, role=Role.agent))]
+ServiceOnly = Annotated[Actor, Depends(allow(service=True))]
+StaffOnly = Annotated[Actor, Depends(allow(role=Role.agent))]
+Supervisor = Annotated[Actor, Depends(allow(role=Role.supervisor))]
+Admin = Annotated[Actor, Depends(allow(role=Role.admin))]

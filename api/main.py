@@ -1,0 +1,74 @@
+"""The application factory; `api.main:app` is the ASGI app."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from functools import lru_cache
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from api import crypto, log_redaction
+from api.db import Database
+from api.errors import DomainError
+from api.middleware import BodySizeLimit
+from api.routes import (
+    audit,
+    auth,
+    conversations,
+    customers,
+    health,
+    products,
+    reports,
+    sla,
+    staff,
+    tickets,
+)
+from api.services import jobs
+from api.settings import Settings, get_settings
+
+ROUTERS = (health, auth, staff, tickets, customers, conversations, products, sla, reports, audit)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    crypto.configure(settings.master_key)
+    db = Database.connect(settings.db_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        log_redaction.install(settings.log_level)
+        async with jobs.background(db, settings):
+            yield
+        db.dispose()
+
+    app = FastAPI(
+        title="After-sales service desk",
+        version="0.1.0",
+        description="Tickets, workflow, SLA, feedback and reports for the after-sales hotline "
+        "(T/BSTIS 003-2024).",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+
+    @app.exception_handler(DomainError)
+    async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse({"detail": exc.message, **exc.context}, status_code=exc.status_code)
+
+    for module in ROUTERS:
+        app.include_router(module.router)
+    return app
+
+
+@lru_cache
+def _default_app() -> FastAPI:
+    return create_app()
+
+
+def __getattr__(name: str) -> FastAPI:
+    """`api.main:app` is built on first access, not on import (PEP 562)."""
+    if name == "app":
+        return _default_app()
+    raise AttributeError(name)

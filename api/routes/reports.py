@@ -1,0 +1,5 @@
+"""HTTP routes: reports (thin: parse, call a service, return a schema)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/v1", tags=["reports"])

@@ -1,0 +1,5 @@
+"""HTTP routes: staff (thin: parse, call a service, return a schema)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/v1", tags=["staff"])

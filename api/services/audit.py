@@ -1,0 +1,206 @@
+"""The hash-chained event log (S11.2): record, chain on commit, verify.
+
+Services call `record()`; the events are chained and written when the session
+commits, under a lock on the single `audit_head` row, so concurrent transactions
+append one after another and the lock is held only for the final inserts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Text, select, type_coerce
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session, defer
+
+from api import crypto
+from api.actor import Actor
+from api.db import utcnow
+from api.models import AuditHead, Customer, Event
+
+GENESIS = "0" * 64
+_PENDING = "audit_pending"
+
+
+@dataclass
+class _Pending:
+    occurred_at: datetime
+    actor: Actor
+    action: str
+    subject_type: str
+    subject_id: int | None
+    subject: Any = None  # an ORM object whose id is known only after flush
+    ticket: Any = None
+    customer_id: int | None = None
+    data: dict = field(default_factory=dict)
+    text: str | None = None
+    public: bool = False
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    subject: Any,
+    *,
+    ticket: Any = None,
+    customer_id: int | None = None,
+    data: dict | None = None,
+    text: str | None = None,
+    public: bool = False,
+) -> None:
+    """Queue an event about `subject` (an ORM object); it is written on commit.
+
+    `data` must hold no personal data: it is hashed in the clear. Free text goes in
+    `text` (encrypted at rest, covered by its digest).
+    """
+    session.info.setdefault(_PENDING, []).append(
+        _Pending(
+            occurred_at=utcnow(),
+            actor=actor,
+            action=action,
+            subject_type=subject.__tablename__.rstrip("s"),
+            subject_id=None,
+            subject=subject,
+            ticket=ticket,
+            customer_id=customer_id,
+            data=data or {},
+            text=text,
+            public=public,
+        )
+    )
+
+
+def event_hash(prev_hash: str, ev: Event) -> str:
+    body = {
+        "seq": ev.seq,
+        "at": ev.occurred_at.isoformat(timespec="microseconds"),
+        "actor": [ev.actor_type, ev.actor_id],
+        "subject": [ev.subject_type, ev.subject_id],
+        "ticket": ev.ticket_id,
+        "customer": ev.customer_id,
+        "action": ev.action,
+        "public": ev.public,
+        "data": ev.data,
+        "text": ev.text_digest,
+    }
+    return crypto.digest(prev_hash + json.dumps(body, sort_keys=True, ensure_ascii=False))
+
+
+def _text_digest(text: str | None) -> str | None:
+    # keyed, so a short text (a phone number) cannot be guessed from its digest
+    return None if text is None else crypto.blind_index(text)
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _append_pending(session: Session) -> None:
+    pending: list[_Pending] = session.info.pop(_PENDING, [])
+    if not pending:
+        return
+    session.flush()  # subjects get their ids
+    head = session.execute(
+        select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    ).scalar_one_or_none()
+    if head is None:
+        head = AuditHead(id=1, seq=0, hash=GENESIS)
+        session.add(head)
+    prev = head.hash
+    for item in pending:
+        head.seq += 1
+        ev = Event(
+            seq=head.seq,
+            occurred_at=item.occurred_at,
+            actor_type=item.actor.type.value,
+            actor_id=item.actor.id,
+            subject_type=item.subject_type,
+            subject_id=item.subject.id,
+            ticket_id=item.ticket.id if item.ticket is not None else None,
+            customer_id=item.customer_id,
+            action=item.action,
+            public=item.public,
+            data=item.data,
+            text=item.text,
+            text_digest=_text_digest(item.text),
+            prev_hash=prev,
+        )
+        ev.hash = prev = event_hash(prev, ev)
+        session.add(ev)
+    head.hash = prev
+    session.flush()
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+_RAW_TEXT = type_coerce(Event.__table__.c.text, Text())
+
+
+def _events(session: Session, batch: int = 1000) -> Iterator[tuple[Event, str | None]]:
+    """Events in chain order with their raw (still encrypted) text."""
+    last = 0
+    while True:
+        rows = session.execute(
+            select(Event, _RAW_TEXT)
+            .options(defer(Event.text))
+            .where(Event.seq > last)
+            .order_by(Event.seq)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1][0].seq
+        session.expunge_all()
+
+
+def _text_problem(ev: Event, raw: str | None, erased: set[int]) -> str | None:
+    if raw is None:
+        if ev.text_digest and ev.customer_id not in erased:
+            return "text removed, but its customer was not erased"
+        return None
+    try:
+        text = crypto.decrypt(raw)
+    except ValueError:
+        return "text was altered (it no longer decrypts)"
+    return None if crypto.blind_index(text) == ev.text_digest else "text does not match its digest"
+
+
+def verify(session: Session) -> dict:
+    """Recompute the chain; name the first event that does not match."""
+    erased = set(session.scalars(select(Customer.id).where(Customer.erased_at.is_not(None))))
+    prev, count, expected_seq = GENESIS, 0, 1
+    for ev, raw_text in _events(session):
+        problem = None
+        if ev.seq != expected_seq:
+            problem = f"event {expected_seq} is missing"
+        elif ev.prev_hash != prev:
+            problem = "prev_hash does not match the previous event"
+        elif event_hash(prev, ev) != ev.hash:
+            problem = "hash does not match the event's contents"
+        else:
+            problem = _text_problem(ev, raw_text, erased)
+        if problem:
+            return {
+                "ok": False,
+                "events": count,
+                "first_broken": {"seq": expected_seq, "id": ev.id, "reason": problem},
+            }
+        prev, count, expected_seq = ev.hash, count + 1, expected_seq + 1
+    head = session.get(AuditHead, 1)
+    if head is not None and (head.seq != count or head.hash != prev):
+        return {
+            "ok": False,
+            "events": count,
+            "first_broken": {
+                "seq": count + 1,
+                "id": None,
+                "reason": "events after this point were removed",
+            },
+        }
+    return {"ok": True, "events": count}

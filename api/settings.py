@@ -1,0 +1,92 @@
+"""All configuration, read from the environment (one `Settings` object).
+
+Nothing else in the project reads `os.environ`. Secrets that are not given in the
+environment are generated once under `VAR_DIR` (the embedded default) and never
+committed.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property, lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _generated_secret(path: Path, nbytes: int = 32) -> str:
+    """Read a secret from `path`, creating it (mode 0600) on first use."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(nbytes)
+    path.touch(mode=0o600)
+    path.write_text(value + "\n")
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    var_dir: Path = Field(default=ROOT / "var", description="Where the embedded defaults live")
+    database_url: str = Field(default="", description="SQLAlchemy URL; default SQLite under var/")
+    secret_key: str = Field(default="", description="Master key for encryption, hashing, tokens")
+    service_token: str = Field(default="", description="Bearer token of service clients")
+
+    timezone: str = "Asia/Shanghai"
+    business_hours_start: str = "09:00"
+    business_hours_end: str = "18:00"
+    business_days: str = "mon,tue,wed,thu,fri"
+
+    auto_close_hours: int = Field(default=72, ge=1, description="S6.4 acceptance timeout")
+    sla_check_seconds: int = Field(default=60, ge=0, description="0 disables the in-process job")
+    csat_target: float = Field(default=4.5, ge=1, le=5)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    access_token_minutes: int = Field(default=8 * 60, ge=1)
+    log_level: str = "INFO"
+    demo_data: bool | None = Field(
+        default=None, description="Seed the demo catalogue; default: only on the embedded SQLite"
+    )
+
+    @field_validator("database_url", "secret_key", "service_token")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+    @cached_property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{self.var_dir / 'servicedesk.db'}"
+
+    @property
+    def seeds_demo(self) -> bool:
+        return self.demo_data if self.demo_data is not None else not self.database_url
+
+    @property
+    def safe_db_url(self) -> str:
+        """The database URL without its password, for printing."""
+        return make_url(self.db_url).render_as_string(hide_password=True)
+
+    @cached_property
+    def master_key(self) -> str:
+        return self.secret_key or _generated_secret(self.var_dir / "secret_key")
+
+    @cached_property
+    def service_bearer(self) -> str:
+        return self.service_token or _generated_secret(self.var_dir / "service_token")
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
