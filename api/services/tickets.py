@@ -1,0 +1,276 @@
+"""Creating, finding and working tickets; feedback; the customer's timeline.
+
+Status changes go through `workflow.transition` only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.actor import SYSTEM, Actor
+from api.db import utcnow
+from api.errors import Conflict, Forbidden, Invalid, NotFound
+from api.models import Event, Feedback, Staff, Ticket
+from api.models.enums import ActorType, Role, TicketStatus
+from api.schemas.tickets import TicketCreate
+from api.services import audit, customers, priority, references, sla, workflow
+from api.settings import Settings
+
+LOW_RATING = 2  # a rating at or below this reopens and escalates the ticket (S9.2)
+
+
+def get(session: Session, ref: str, *, for_update: bool = False) -> Ticket:
+    stmt = select(Ticket).where(Ticket.ref == ref.strip().upper())
+    if for_update:
+        stmt = stmt.with_for_update()
+    ticket = session.scalar(stmt)
+    if ticket is None:
+        raise NotFound(f"no ticket with reference {ref!r}")
+    return ticket
+
+
+def _digest(body: TicketCreate) -> str:
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass
+class Created:
+    ticket: Ticket
+    replayed: bool  # an earlier request with the same Idempotency-Key made it
+
+
+def create(
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    body: TicketCreate,
+    *,
+    idempotency_key: str | None = None,
+) -> Created:
+    """Create a ticket and commit. A retry with the same key returns the first ticket."""
+    digest = _digest(body) if idempotency_key else None
+    if idempotency_key:
+        earlier = _replay(session, idempotency_key, digest)
+        if earlier is not None:
+            return Created(earlier, True)
+    try:
+        ticket = _insert(session, settings, actor, body, idempotency_key, digest)
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        earlier = _replay(session, idempotency_key, digest) if idempotency_key else None
+        if earlier is None:
+            raise
+        return Created(earlier, True)
+    return Created(ticket, False)
+
+
+def _replay(session: Session, key: str, digest: str | None) -> Ticket | None:
+    earlier = session.scalar(select(Ticket).where(Ticket.idempotency_key == key))
+    if earlier is not None and earlier.request_digest != digest:
+        raise Invalid("this Idempotency-Key was already used for a different request")
+    return earlier
+
+
+def _insert(session, settings, actor, body: TicketCreate, key, digest) -> Ticket:
+    contact = body.customer
+    if not contact.phone and not body.external_id:
+        raise Invalid("a ticket needs a way to reach the customer: customer.phone or external_id")
+    if body.about_staff_id is not None and session.get(Staff, body.about_staff_id) is None:
+        raise Invalid(f"about_staff_id {body.about_staff_id} is not a staff member")
+    if body.purchase_date and body.purchase_date > utcnow().astimezone(settings.tz).date():
+        raise Invalid("purchase_date is in the future")
+    customer = customers.resolve_customer(
+        session, actor, name=contact.name, phone=contact.phone, channel=body.channel.value,
+        external_id=body.external_id, language=contact.language,
+    )
+    if contact.email and not customer.email:
+        customer.email = contact.email
+    if contact.address and not customer.address:
+        customer.address = contact.address
+    now = utcnow()
+    safety = body.safety or priority.mentions_safety(body.description)
+    ticket = Ticket(
+        ref=references.next_reference(session, now, settings.tz),
+        kind=body.kind.value,
+        status=TicketStatus.received.value,
+        channel=body.channel.value,
+        category=body.category,
+        impact=body.impact,
+        urgency=body.urgency,
+        safety=safety,
+        priority=priority.priority_for(body.impact, body.urgency, safety=safety),
+        customer=customer,
+        about_staff_id=body.about_staff_id,
+        conversation_id=body.conversation_id,
+        description=body.description,
+        remedy_sought=body.remedy_sought,
+        address=body.address or contact.address,
+        product_model=body.product_model,
+        serial_number=body.serial_number,
+        order_number=body.order_number,
+        purchase_date=body.purchase_date,
+        occurred_on=body.occurred_on,
+        preferred_time=body.preferred_time,
+        created_at=now,
+        updated_at=now,
+        idempotency_key=key,
+        request_digest=digest,
+    )
+    session.add(ticket)
+    sla.set_due_times(session, settings, ticket, now)
+    session.flush()
+    audit.record(
+        session, actor, "created", ticket, ticket=ticket, customer_id=customer.id,
+        data={"kind": ticket.kind, "priority": ticket.priority, "safety": safety,
+              "channel": ticket.channel, "to": ticket.status},
+        text=body.description, public=True,
+    )
+    return ticket
+
+
+def search(
+    session: Session,
+    *,
+    status: list[str] | None = None,
+    kind: list[str] | None = None,
+    priority_: int | None = None,
+    assignee_id: int | None = None,
+    customer_id: int | None = None,
+    breached: bool | None = None,
+    safety: bool | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[int, list[Ticket]]:
+    stmt: Select = select(Ticket)
+    if status:
+        stmt = stmt.where(Ticket.status.in_(status))
+    if kind:
+        stmt = stmt.where(Ticket.kind.in_(kind))
+    if priority_ is not None:
+        stmt = stmt.where(Ticket.priority == priority_)
+    if assignee_id is not None:
+        stmt = stmt.where(Ticket.assignee_id == assignee_id)
+    if customer_id is not None:
+        stmt = stmt.where(Ticket.customer_id == customer_id)
+    if safety is not None:
+        stmt = stmt.where(Ticket.safety.is_(safety))
+    if breached is not None:
+        any_breach = or_(
+            Ticket.acknowledge_breached_at.is_not(None),
+            Ticket.first_response_breached_at.is_not(None),
+            Ticket.resolve_breached_at.is_not(None),
+        )
+        stmt = stmt.where(any_breach if breached else ~any_breach)
+    if created_from is not None:
+        stmt = stmt.where(Ticket.created_at >= created_from)
+    if created_to is not None:
+        stmt = stmt.where(Ticket.created_at < created_to)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = session.scalars(
+        stmt.order_by(Ticket.priority, Ticket.created_at.desc()).limit(limit).offset(offset)
+    ).all()
+    return total or 0, list(rows)
+
+
+def apply_transition(
+    session: Session, settings: Settings, actor: Actor, ref: str, **fields
+) -> Ticket:
+    ticket = get(session, ref, for_update=True)
+    workflow.transition(session, ticket, actor=actor, settings=settings, **fields)
+    session.commit()
+    return ticket
+
+
+def assign(session: Session, actor: Actor, ref: str, staff_id: int) -> Ticket:
+    """Give the ticket to a qualified staff member (S5.4), never to the one it is about (S9.2)."""
+    ticket = get(session, ref, for_update=True)
+    if not actor.at_least(Role.supervisor) and actor.staff_id != staff_id:
+        raise Forbidden("agents may assign tickets only to themselves")
+    staff = session.get(Staff, staff_id)
+    if staff is None or not staff.active:
+        raise Invalid(f"staff {staff_id} does not exist or is inactive")
+    if staff_id == ticket.about_staff_id:
+        raise Forbidden("a complaint about a staff member cannot be handled by that member (S9.2)")
+    if not staff.qualified_for(ticket.kind):
+        raise Forbidden(f"{staff.username} is not qualified for {ticket.kind} tickets (S5.4)")
+    if not TicketStatus(ticket.status).is_open:
+        raise Conflict(f"cannot assign a ticket that is {ticket.status}")
+    before = ticket.assignee_id
+    ticket.assignee_id = staff_id
+    audit.record(session, actor, "assigned", ticket, ticket=ticket,
+                 customer_id=ticket.customer_id, data={"from": before, "to": staff_id})
+    session.commit()
+    return ticket
+
+
+def comment(
+    session: Session, settings: Settings, actor: Actor, ref: str, text: str, *, public: bool
+) -> Ticket:
+    """A note on the ticket. A customer's reply (through a service client) restarts a
+    paused SLA clock; a staff member's public note is the first response if none yet."""
+    ticket = get(session, ref, for_update=True)
+    now = utcnow()
+    if actor.type is ActorType.service:
+        public = True
+        if ticket.paused_at is not None:
+            sla.resume(session, settings, ticket, now)
+    elif public and ticket.first_response_at is None:
+        ticket.first_response_at = now
+    ticket.updated_at = now
+    audit.record(session, actor, "comment", ticket, ticket=ticket, customer_id=ticket.customer_id,
+                 data={"note_public": public}, text=text, public=True)
+    session.commit()
+    return ticket
+
+
+def rate(
+    session: Session, settings: Settings, actor: Actor, ref: str, rating: int,
+    comment_text: str | None,
+) -> tuple[Ticket, bool, bool]:
+    """Record CSAT once per ticket (S4.6). ≤ 2 reopens and escalates (S9.2); a good
+    rating of a resolved ticket is the customer's acceptance and closes it (S6.4)."""
+    ticket = get(session, ref, for_update=True)
+    if ticket.status not in (TicketStatus.resolved, TicketStatus.closed):
+        raise Conflict(f"a ticket can be rated once it is resolved; this one is {ticket.status}")
+    if session.scalar(select(Feedback.id).where(Feedback.ticket_id == ticket.id)) is not None:
+        raise Conflict("this ticket has already been rated")
+    feedback = Feedback(ticket=ticket, rating=rating, comment=comment_text)
+    session.add(feedback)
+    session.flush()
+    audit.record(session, actor, "rated", ticket, ticket=ticket, customer_id=ticket.customer_id,
+                 data={"rating": rating}, text=comment_text, public=True)
+    reopened = escalated = False
+    if rating <= LOW_RATING:
+        note = f"customer rated {rating}/5"
+        workflow.transition(session, ticket, "reopen", SYSTEM, settings=settings, note=note)
+        workflow.transition(session, ticket, "escalate", SYSTEM, settings=settings, note=note)
+        reopened = escalated = True
+    elif ticket.status == TicketStatus.resolved:
+        workflow.transition(session, ticket, "close", actor, settings=settings,
+                            note="accepted by the customer")
+    try:
+        session.commit()
+    except IntegrityError as exc:  # a concurrent rating won
+        session.rollback()
+        raise Conflict("this ticket has already been rated") from exc
+    return ticket, reopened, escalated
+
+
+def timeline(session: Session, ref: str) -> list[Event]:
+    """The customer-facing history (S6.3), built from the audit events."""
+    ticket = get(session, ref)
+    return list(session.scalars(
+        select(Event).where(Event.ticket_id == ticket.id, Event.public.is_(True))
+        .order_by(Event.seq)
+    ))
