@@ -15,12 +15,13 @@ from pathlib import Path
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.engine import make_url
 
 from api import crypto
 from api.db import Base, Database
 from api.main import create_app
+from api.models import Conversation
 from api.models.enums import Role
 from api.seed import bootstrap
 from api.services import auth
@@ -87,6 +88,7 @@ def db(_schema: Database, settings: Settings) -> Iterator[Database]:
         bootstrap(session, demo=True)
     yield _schema
     with _schema.writer() as session:
+        session.execute(update(Conversation).values(ticket_id=None))  # the tables refer both ways
         for table in reversed(Base.metadata.sorted_tables):
             session.execute(delete(table))
         session.commit()
@@ -127,3 +129,28 @@ def make_staff(db: Database, client: TestClient):
         return staff_id, {"Authorization": f"Bearer {response.json()['access_token']}"}
 
     return _make
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    """The test app served by uvicorn on 127.0.0.1 in a thread: real concurrent requests."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the live server did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(10)
+    sock.close()

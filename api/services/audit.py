@@ -24,6 +24,7 @@ from api.models import AuditHead, Customer, Event
 
 GENESIS = "0" * 64
 _PENDING = "audit_pending"
+_MARKS = "audit_savepoints"
 
 
 @dataclass
@@ -133,9 +134,26 @@ def _append_pending(session: Session) -> None:
     session.flush()
 
 
-@sa_event.listens_for(Session, "after_rollback")
-def _drop_pending(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+@sa_event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction) -> None:
+    if transaction.nested:
+        session.info.setdefault(_MARKS, {})[id(transaction)] = len(
+            session.info.get(_PENDING, [])
+        )
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, previous_transaction) -> None:
+    """A rolled-back savepoint drops only the events queued inside it; a full
+    rollback drops them all."""
+    marks = session.info.get(_MARKS, {})
+    if previous_transaction.nested:
+        mark = marks.pop(id(previous_transaction), None)
+        if mark is not None and _PENDING in session.info:
+            del session.info[_PENDING][mark:]
+    elif previous_transaction.parent is None:
+        session.info.pop(_PENDING, None)
+        marks.clear()
 
 
 _RAW_TEXT = type_coerce(Event.__table__.c.text, Text())
