@@ -7,26 +7,16 @@ import threading
 
 import httpx
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import select, text
 
 from api import crypto
 from api.actor import SERVICE
-from api.models import Conversation, Event, Ticket
+from api.models import Event, Ticket
 from api.services import audit
 from api.services.customers import resolve_customer
 
 BASE = "/api/v1/conversations"
 _refs = itertools.count(1)
-
-
-@pytest.fixture(autouse=True)
-def _unlink_tickets(db):
-    """conversations.ticket_id and tickets.conversation_id form a cycle: break it before
-    the `db` fixture empties the tables in dependency order."""
-    yield
-    with db.writer() as session:
-        session.execute(update(Conversation).values(ticket_id=None))
-        session.commit()
 
 
 @pytest.fixture
