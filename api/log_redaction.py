@@ -36,6 +36,9 @@ class RedactingFilter(logging.Filter):
 def install(level: str = "INFO") -> None:
     """Attach the filter to every handler of the root and the uvicorn loggers."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # SQLAlchemy logs decrypted result rows at DEBUG: never below INFO for it
+    engine_log = logging.getLogger("sqlalchemy.engine")
+    engine_log.setLevel(max(engine_log.getEffectiveLevel(), logging.INFO))
     redactor = RedactingFilter()
     for name in ("", "uvicorn", "uvicorn.access", "uvicorn.error"):
         for handler in logging.getLogger(name).handlers:

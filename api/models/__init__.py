@@ -1,0 +1,25 @@
+"""The ORM models; importing this package registers every table on `Base.metadata`."""
+
+from api.models.conversation import Conversation, Message
+from api.models.customer import ChannelIdentity, Customer
+from api.models.event import AuditHead, Event
+from api.models.product import Product, RecallCampaign
+from api.models.staff import Staff
+from api.models.ticket import CalendarDay, Feedback, SlaPolicy, Ticket, TicketCounter
+
+__all__ = [
+    "AuditHead",
+    "CalendarDay",
+    "ChannelIdentity",
+    "Conversation",
+    "Customer",
+    "Event",
+    "Feedback",
+    "Message",
+    "Product",
+    "RecallCampaign",
+    "SlaPolicy",
+    "Staff",
+    "Ticket",
+    "TicketCounter",
+]
