@@ -118,6 +118,7 @@ class CalendarDay(Base):
 
     __tablename__ = "calendar_days"
 
-    day: Mapped[date] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(unique=True)
     working: Mapped[bool]
     note: Mapped[str | None] = mapped_column(Text)

@@ -8,6 +8,7 @@ append one after another and the lock is held only for the final inserts.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -64,7 +65,7 @@ def record(
             occurred_at=utcnow(),
             actor=actor,
             action=action,
-            subject_type=subject.__tablename__.rstrip("s"),
+            subject_type=_snake(type(subject).__name__),
             subject_id=None,
             subject=subject,
             ticket=ticket,
@@ -74,6 +75,11 @@ def record(
             public=public,
         )
     )
+
+
+def _snake(name: str) -> str:
+    """SlaPolicy -> sla_policy."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def event_hash(prev_hash: str, ev: Event) -> str:
@@ -137,9 +143,7 @@ def _append_pending(session: Session) -> None:
 @sa_event.listens_for(Session, "after_transaction_create")
 def _mark_savepoint(session: Session, transaction) -> None:
     if transaction.nested:
-        session.info.setdefault(_MARKS, {})[id(transaction)] = len(
-            session.info.get(_PENDING, [])
-        )
+        session.info.setdefault(_MARKS, {})[id(transaction)] = len(session.info.get(_PENDING, []))
 
 
 @sa_event.listens_for(Session, "after_soft_rollback")

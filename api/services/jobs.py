@@ -7,15 +7,20 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from api.db import Database
+from api.db import Database, utcnow
+from api.services import escalation
 from api.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 def run_periodic_jobs(db: Database, settings: Settings) -> dict:
-    """One pass of every periodic job; returns what each did."""
-    return {}
+    """One pass of every periodic job; returns how many tickets each acted on."""
+    now = utcnow()
+    return {
+        "sla_breaches": len(escalation.check_breaches(db, settings, now)),  # S9.1
+        "auto_closed": len(escalation.auto_close(db, settings, now)),  # S6.4
+    }
 
 
 @asynccontextmanager
