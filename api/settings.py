@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     auto_close_hours: int = Field(default=72, ge=1, description="S6.4 acceptance timeout")
     sla_check_seconds: int = Field(default=60, ge=0, description="0 disables the in-process job")
     csat_target: float = Field(default=4.5, ge=1, le=5)
+    sla_compliance_target: float = Field(default=0.9, gt=0, le=1, description="S5.2 target")
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     access_token_minutes: int = Field(default=8 * 60, ge=1)
     log_level: str = "INFO"

@@ -32,15 +32,20 @@ router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 
 IdempotencyKey = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", max_length=128,
-           description="a retry with the same key returns the same ticket, never a duplicate"),
+    Header(
+        alias="Idempotency-Key",
+        max_length=128,
+        description="a retry with the same key returns the same ticket, never a duplicate",
+    ),
 ]
 
 
 def breached(ticket: Ticket) -> list[str]:
-    marks = (("acknowledge", ticket.acknowledge_breached_at),
-             ("first_response", ticket.first_response_breached_at),
-             ("resolve", ticket.resolve_breached_at))
+    marks = (
+        ("acknowledge", ticket.acknowledge_breached_at),
+        ("first_response", ticket.first_response_breached_at),
+        ("resolve", ticket.resolve_breached_at),
+    )
     return [name for name, at in marks if at is not None]
 
 
@@ -49,10 +54,14 @@ def ticket_out(ticket: Ticket, actor: Actor) -> TicketOut:
     zh, en = workflow.NEXT_STEP[TicketStatus(ticket.status)]
     fb = ticket.feedback
     return TicketOut(
-        **{name: getattr(ticket, name) for name in TicketOut.model_fields
-           if name not in ("customer", "sla", "next_step", "allowed_actions", "feedback",
-                           "address")},
-        address=ticket.address if can_see or not ticket.address
+        **{
+            name: getattr(ticket, name)
+            for name in TicketOut.model_fields
+            if name
+            not in ("customer", "sla", "next_step", "allowed_actions", "feedback", "address")
+        },
+        address=ticket.address
+        if can_see or not ticket.address
         else privacy.mask_address(ticket.address),
         customer=privacy.customer_view(ticket.customer, actor, assignee_id=ticket.assignee_id),
         sla=SlaView(
@@ -65,7 +74,8 @@ def ticket_out(ticket: Ticket, actor: Actor) -> TicketOut:
         next_step=NextStep(zh=zh, en=en),
         allowed_actions=workflow.allowed_actions(ticket),
         feedback=FeedbackOut(rating=fb.rating, comment=fb.comment, created_at=fb.created_at)
-        if fb else None,
+        if fb
+        else None,
     )
 
 
@@ -106,15 +116,30 @@ def list_tickets(
         session,
         status=[s.value for s in status_] if status_ else None,
         kind=[k.value for k in kind] if kind else None,
-        priority_=priority, assignee_id=assignee_id, customer_id=customer_id,
-        breached=breached_, safety=safety, created_from=created_from, created_to=created_to,
-        limit=limit, offset=offset,
+        priority_=priority,
+        assignee_id=assignee_id,
+        customer_id=customer_id,
+        breached=breached_,
+        safety=safety,
+        created_from=created_from,
+        created_to=created_to,
+        limit=limit,
+        offset=offset,
     )
-    return TicketPage(total=total, items=[
-        TicketSummary(**{name: getattr(t, name) for name in TicketSummary.model_fields
-                         if name != "breached"}, breached=breached(t))
-        for t in rows
-    ])
+    return TicketPage(
+        total=total,
+        items=[
+            TicketSummary(
+                **{
+                    name: getattr(t, name)
+                    for name in TicketSummary.model_fields
+                    if name != "breached"
+                },
+                breached=breached(t),
+            )
+            for t in rows
+        ],
+    )
 
 
 @router.get("/{ref}")
@@ -129,8 +154,15 @@ def transition(
     """Apply a workflow action: acknowledge, investigate, schedule, start, resolve, close,
     reopen, escalate, pause, resume, cancel. An invalid one is refused with 409."""
     ticket = tickets.apply_transition(
-        session, settings, actor, ref, action=body.action, note=body.note,
-        resolution=body.resolution, appointment_at=body.appointment_at, public=body.public,
+        session,
+        settings,
+        actor,
+        ref,
+        action=body.action,
+        note=body.note,
+        resolution=body.resolution,
+        appointment_at=body.appointment_at,
+        public=body.public,
     )
     return ticket_out(ticket, actor)
 
@@ -156,8 +188,13 @@ def give_feedback(
     ticket, reopened, escalated = tickets.rate(
         session, settings, actor, ref, body.rating, body.comment
     )
-    return FeedbackResult(ref=ticket.ref, status=ticket.status, rating=body.rating,
-                          reopened=reopened, escalated=escalated)
+    return FeedbackResult(
+        ref=ticket.ref,
+        status=ticket.status,
+        rating=body.rating,
+        reopened=reopened,
+        escalated=escalated,
+    )
 
 
 @router.get("/{ref}/timeline")

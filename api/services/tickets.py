@@ -89,8 +89,13 @@ def _insert(session, settings, actor, body: TicketCreate, key, digest) -> Ticket
     if body.purchase_date and body.purchase_date > utcnow().astimezone(settings.tz).date():
         raise Invalid("purchase_date is in the future")
     customer = customers.resolve_customer(
-        session, actor, name=contact.name, phone=contact.phone, channel=body.channel.value,
-        external_id=body.external_id, language=contact.language,
+        session,
+        actor,
+        name=contact.name,
+        phone=contact.phone,
+        channel=body.channel.value,
+        external_id=body.external_id,
+        language=contact.language,
     )
     if contact.email and not customer.email:
         customer.email = contact.email
@@ -129,10 +134,21 @@ def _insert(session, settings, actor, body: TicketCreate, key, digest) -> Ticket
     sla.set_due_times(session, settings, ticket, now)
     session.flush()
     audit.record(
-        session, actor, "created", ticket, ticket=ticket, customer_id=customer.id,
-        data={"kind": ticket.kind, "priority": ticket.priority, "safety": safety,
-              "channel": ticket.channel, "to": ticket.status},
-        text=body.description, public=True,
+        session,
+        actor,
+        "created",
+        ticket,
+        ticket=ticket,
+        customer_id=customer.id,
+        data={
+            "kind": ticket.kind,
+            "priority": ticket.priority,
+            "safety": safety,
+            "channel": ticket.channel,
+            "to": ticket.status,
+        },
+        text=body.description,
+        public=True,
     )
     return ticket
 
@@ -208,8 +224,15 @@ def assign(session: Session, actor: Actor, ref: str, staff_id: int) -> Ticket:
         raise Conflict(f"cannot assign a ticket that is {ticket.status}")
     before = ticket.assignee_id
     ticket.assignee_id = staff_id
-    audit.record(session, actor, "assigned", ticket, ticket=ticket,
-                 customer_id=ticket.customer_id, data={"from": before, "to": staff_id})
+    audit.record(
+        session,
+        actor,
+        "assigned",
+        ticket,
+        ticket=ticket,
+        customer_id=ticket.customer_id,
+        data={"from": before, "to": staff_id},
+    )
     session.commit()
     return ticket
 
@@ -228,14 +251,27 @@ def comment(
     elif public and ticket.first_response_at is None:
         ticket.first_response_at = now
     ticket.updated_at = now
-    audit.record(session, actor, "comment", ticket, ticket=ticket, customer_id=ticket.customer_id,
-                 data={"note_public": public}, text=text, public=True)
+    audit.record(
+        session,
+        actor,
+        "comment",
+        ticket,
+        ticket=ticket,
+        customer_id=ticket.customer_id,
+        data={"note_public": public},
+        text=text,
+        public=True,
+    )
     session.commit()
     return ticket
 
 
 def rate(
-    session: Session, settings: Settings, actor: Actor, ref: str, rating: int,
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    ref: str,
+    rating: int,
     comment_text: str | None,
 ) -> tuple[Ticket, bool, bool]:
     """Record CSAT once per ticket (S4.6). ≤ 2 reopens and escalates (S9.2); a good
@@ -248,8 +284,17 @@ def rate(
     feedback = Feedback(ticket=ticket, rating=rating, comment=comment_text)
     session.add(feedback)
     session.flush()
-    audit.record(session, actor, "rated", ticket, ticket=ticket, customer_id=ticket.customer_id,
-                 data={"rating": rating}, text=comment_text, public=True)
+    audit.record(
+        session,
+        actor,
+        "rated",
+        ticket,
+        ticket=ticket,
+        customer_id=ticket.customer_id,
+        data={"rating": rating},
+        text=comment_text,
+        public=True,
+    )
     reopened = escalated = False
     if rating <= LOW_RATING:
         note = f"customer rated {rating}/5"
@@ -257,8 +302,9 @@ def rate(
         workflow.transition(session, ticket, "escalate", SYSTEM, settings=settings, note=note)
         reopened = escalated = True
     elif ticket.status == TicketStatus.resolved:
-        workflow.transition(session, ticket, "close", actor, settings=settings,
-                            note="accepted by the customer")
+        workflow.transition(
+            session, ticket, "close", actor, settings=settings, note="accepted by the customer"
+        )
     try:
         session.commit()
     except IntegrityError as exc:  # a concurrent rating won
@@ -270,7 +316,10 @@ def rate(
 def timeline(session: Session, ref: str) -> list[Event]:
     """The customer-facing history (S6.3), built from the audit events."""
     ticket = get(session, ref)
-    return list(session.scalars(
-        select(Event).where(Event.ticket_id == ticket.id, Event.public.is_(True))
-        .order_by(Event.seq)
-    ))
+    return list(
+        session.scalars(
+            select(Event)
+            .where(Event.ticket_id == ticket.id, Event.public.is_(True))
+            .order_by(Event.seq)
+        )
+    )

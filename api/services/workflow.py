@@ -40,8 +40,9 @@ class Rule:
 RULES: dict[tuple[str, str], Rule] = {
     ("acknowledge", "*"): Rule(frozenset({S.received}), S.acknowledged),
     ("investigate", CASE): Rule(frozenset({S.acknowledged}), S.investigating),
-    ("schedule", SERVICE): Rule(frozenset({S.acknowledged, S.scheduled, S.in_progress}),
-                                S.scheduled),
+    ("schedule", SERVICE): Rule(
+        frozenset({S.acknowledged, S.scheduled, S.in_progress}), S.scheduled
+    ),
     ("start", SERVICE): Rule(frozenset({S.scheduled}), S.in_progress),
     ("resolve", CASE): Rule(frozenset({S.investigating}), S.resolved),
     ("resolve", SERVICE): Rule(frozenset({S.in_progress}), S.resolved),
@@ -60,13 +61,31 @@ CUSTOMER_ACTIONS = frozenset({"close", "reopen", "cancel", "escalate"})
 
 # what the customer is told comes next, per status (S6.2)
 NEXT_STEP: dict[S, tuple[str, str]] = {
-    S.received: ("我们已收到您的问题，客服将尽快确认。", "We have your request; an agent will acknowledge it shortly."),
-    S.acknowledged: ("客服已确认，正在安排处理。", "An agent has acknowledged it and is arranging the next step."),
-    S.investigating: ("我们正在调查处理，有结果会第一时间通知您。", "We are investigating and will tell you as soon as we have a result."),
-    S.scheduled: ("已预约上门服务，请留意预约时间。", "A service visit is booked; please keep the appointment time free."),
+    S.received: (
+        "我们已收到您的问题，客服将尽快确认。",
+        "We have your request; an agent will acknowledge it shortly.",
+    ),
+    S.acknowledged: (
+        "客服已确认，正在安排处理。",
+        "An agent has acknowledged it and is arranging the next step.",
+    ),
+    S.investigating: (
+        "我们正在调查处理，有结果会第一时间通知您。",
+        "We are investigating and will tell you as soon as we have a result.",
+    ),
+    S.scheduled: (
+        "已预约上门服务，请留意预约时间。",
+        "A service visit is booked; please keep the appointment time free.",
+    ),
     S.in_progress: ("服务人员正在处理中。", "Our technician is working on it."),
-    S.resolved: ("已处理完毕，请确认结果是否满意。", "It has been resolved; please confirm whether you are satisfied."),
-    S.closed: ("此单已关闭，如仍有问题可要求重新处理。", "This case is closed; you can ask us to reopen it if needed."),
+    S.resolved: (
+        "已处理完毕，请确认结果是否满意。",
+        "It has been resolved; please confirm whether you are satisfied.",
+    ),
+    S.closed: (
+        "此单已关闭，如仍有问题可要求重新处理。",
+        "This case is closed; you can ask us to reopen it if needed.",
+    ),
     S.cancelled: ("此单已取消。", "This case was cancelled."),
 }
 
@@ -79,8 +98,11 @@ def rule_for(ticket: Ticket, action: str) -> Rule:
     rule = RULES.get((action, track(ticket.kind))) or RULES.get((action, "*"))
     if rule is None:
         if action in ACTIONS:
-            raise Conflict(f"'{action}' does not apply to a {ticket.kind} ticket",
-                           status=ticket.status, allowed=allowed_actions(ticket))
+            raise Conflict(
+                f"'{action}' does not apply to a {ticket.kind} ticket",
+                status=ticket.status,
+                allowed=allowed_actions(ticket),
+            )
         raise Invalid(f"unknown action '{action}'; one of: {', '.join(ACTIONS)}")
     return rule
 
@@ -121,12 +143,14 @@ def transition(
     if before not in rule.sources:
         raise Conflict(
             f"cannot {action} a ticket that is {before.value}",
-            status=before.value, allowed=allowed_actions(ticket),
+            status=before.value,
+            allowed=allowed_actions(ticket),
         )
     if action in ("pause", "resume") and (ticket.paused_at is None) != (action == "pause"):
         raise Conflict(
             f"the ticket is {'already' if action == 'pause' else 'not'} paused",
-            status=before.value, allowed=allowed_actions(ticket),
+            status=before.value,
+            allowed=allowed_actions(ticket),
         )
     _apply(session, settings, ticket, action, actor, note, resolution, appointment_at, now)
     if rule.target is not None:
@@ -134,9 +158,15 @@ def transition(
     if note and public and actor.type is ActorType.staff and ticket.first_response_at is None:
         ticket.first_response_at = now
     audit.record(
-        session, actor, action, ticket, ticket=ticket, customer_id=ticket.customer_id,
+        session,
+        actor,
+        action,
+        ticket,
+        ticket=ticket,
+        customer_id=ticket.customer_id,
         data={"from": before.value, "to": ticket.status, "note_public": public},
-        text=note, public=True,
+        text=note,
+        public=True,
     )
     return ticket
 

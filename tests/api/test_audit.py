@@ -32,7 +32,8 @@ def test_changed_event_data_is_detected(client, service_headers, make_staff, db)
     _worked_ticket(client, service_headers, supervisor)
     with db.writer() as session:
         seq = session.execute(
-            text("SELECT seq FROM events WHERE action = 'acknowledge'")).scalar_one()
+            text("SELECT seq FROM events WHERE action = 'acknowledge'")
+        ).scalar_one()
         session.execute(text("UPDATE events SET actor_id = '999' WHERE seq = :s"), {"s": seq})
         session.commit()
     result = _verify(client, supervisor)
@@ -45,11 +46,13 @@ def test_replaced_text_is_detected(client, service_headers, make_staff, db):
     _, supervisor = make_staff("auditor", "supervisor")
     _worked_ticket(client, service_headers, supervisor)
     with db.writer() as session:
-        seq, other = session.execute(text(
-            "SELECT a.seq, b.text FROM events a, events b WHERE a.action = 'acknowledge' "
-            "AND b.action = 'investigate'")).one()
-        session.execute(text("UPDATE events SET text = :t WHERE seq = :s"),
-                        {"t": other, "s": seq})
+        seq, other = session.execute(
+            text(
+                "SELECT a.seq, b.text FROM events a, events b WHERE a.action = 'acknowledge' "
+                "AND b.action = 'investigate'"
+            )
+        ).one()
+        session.execute(text("UPDATE events SET text = :t WHERE seq = :s"), {"t": other, "s": seq})
         session.commit()
     result = _verify(client, supervisor)
     assert result["ok"] is False and result["first_broken"]["seq"] == seq
@@ -60,7 +63,8 @@ def test_deleted_event_is_detected(client, service_headers, make_staff, db):
     _worked_ticket(client, service_headers, supervisor)
     with db.writer() as session:
         seq = session.execute(
-            text("SELECT seq FROM events WHERE action = 'acknowledge'")).scalar_one()
+            text("SELECT seq FROM events WHERE action = 'acknowledge'")
+        ).scalar_one()
         session.execute(text("DELETE FROM events WHERE seq = :s"), {"s": seq})
         session.commit()
     result = _verify(client, supervisor)

@@ -9,15 +9,17 @@ import pytest
 from sqlalchemy import func, select
 
 from api.models import Ticket
-
 from tests.api.helpers import COMPLAINT, act, create_ticket
 
 REF = re.compile(r"^CS-\d{8}-\d{4,}$")
 
 
 def _resolve(client, staff, ref, kind="complaint"):
-    steps = (["acknowledge", "investigate", "resolve"] if kind == "complaint"
-             else ["acknowledge", "schedule", "start", "resolve"])
+    steps = (
+        ["acknowledge", "investigate", "resolve"]
+        if kind == "complaint"
+        else ["acknowledge", "schedule", "start", "resolve"]
+    )
     for step in steps:
         assert act(client, staff, ref, step, resolution="已处理 / fixed").status_code == 200
 
@@ -65,14 +67,18 @@ def test_idempotency_key_reused_for_another_request_is_422(client, service_heade
     assert response.status_code == 422 and "Idempotency-Key" in response.json()["detail"]
 
 
-@pytest.mark.parametrize(("impact", "urgency", "expected"),
-                         [(1, 1, 1), (1, 3, 3), (2, 2, 3), (3, 1, 3), (3, 3, 4), (2, 1, 2)])
+@pytest.mark.parametrize(
+    ("impact", "urgency", "expected"),
+    [(1, 1, 1), (1, 3, 3), (2, 2, 3), (3, 1, 3), (3, 3, 4), (2, 1, 2)],
+)
 def test_priority_from_impact_and_urgency(client, service_headers, impact, urgency, expected):
     ticket = create_ticket(client, service_headers, impact=impact, urgency=urgency)
     assert ticket["priority"] == expected and ticket["safety"] is False
 
 
-@pytest.mark.parametrize("description", ["热水器有燃气泄漏的味道", "The socket gave sparks and smoke"])
+@pytest.mark.parametrize(
+    "description", ["热水器有燃气泄漏的味道", "The socket gave sparks and smoke"]
+)
 def test_safety_reports_are_top_priority(client, service_headers, description):
     ticket = create_ticket(client, service_headers, description=description, impact=3, urgency=3)
     assert ticket["safety"] is True and ticket["priority"] == 1
@@ -87,8 +93,7 @@ def test_fairness_complaint_about_staff_never_goes_to_them(client, service_heade
     li_id, li = make_staff("li.technician", "agent")
     boss_id, boss = make_staff("boss", "supervisor")
     ref = create_ticket(client, service_headers, about_staff_id=li_id)["ref"]
-    response = client.post(f"/api/v1/tickets/{ref}/assign", json={"staff_id": li_id},
-                           headers=boss)
+    response = client.post(f"/api/v1/tickets/{ref}/assign", json={"staff_id": li_id}, headers=boss)
     assert response.status_code == 403 and "S9.2" in response.json()["detail"]
     response = client.post(f"/api/v1/tickets/{ref}/assign", json={"staff_id": li_id}, headers=li)
     assert response.status_code == 403
@@ -101,8 +106,9 @@ def test_assignment_needs_qualification(client, service_headers, make_staff):
     installer_id, _ = make_staff("installer", "agent", skills=["installation"])
     _, boss = make_staff("boss", "supervisor")
     ref = create_ticket(client, service_headers, kind="repair")["ref"]
-    response = client.post(f"/api/v1/tickets/{ref}/assign", json={"staff_id": installer_id},
-                           headers=boss)
+    response = client.post(
+        f"/api/v1/tickets/{ref}/assign", json={"staff_id": installer_id}, headers=boss
+    )
     assert response.status_code == 403 and "qualified" in response.json()["detail"]
 
 
@@ -110,26 +116,41 @@ def test_agents_assign_only_themselves(client, service_headers, make_staff):
     a_id, a = make_staff("agent.a", "agent")
     b_id, _ = make_staff("agent.b", "agent")
     ref = create_ticket(client, service_headers)["ref"]
-    assert client.post(f"/api/v1/tickets/{ref}/assign", json={"staff_id": b_id},
-                       headers=a).status_code == 403
-    assert client.post(f"/api/v1/tickets/{ref}/assign", json={"staff_id": a_id},
-                       headers=a).json()["assignee_id"] == a_id
+    assert (
+        client.post(f"/api/v1/tickets/{ref}/assign", json={"staff_id": b_id}, headers=a).status_code
+        == 403
+    )
+    assert (
+        client.post(f"/api/v1/tickets/{ref}/assign", json={"staff_id": a_id}, headers=a).json()[
+            "assignee_id"
+        ]
+        == a_id
+    )
 
 
 def test_about_staff_must_exist(client, service_headers):
-    response = client.post("/api/v1/tickets", json={**COMPLAINT, "about_staff_id": 999},
-                           headers=service_headers)
+    response = client.post(
+        "/api/v1/tickets", json={**COMPLAINT, "about_staff_id": 999}, headers=service_headers
+    )
     assert response.status_code == 422
 
 
 def test_good_rating_is_acceptance_and_closes(client, service_headers, supervisor):
     ref = create_ticket(client, service_headers)["ref"]
     _resolve(client, supervisor, ref)
-    response = client.post(f"/api/v1/tickets/{ref}/feedback",
-                           json={"rating": 5, "comment": "很满意"}, headers=service_headers)
+    response = client.post(
+        f"/api/v1/tickets/{ref}/feedback",
+        json={"rating": 5, "comment": "很满意"},
+        headers=service_headers,
+    )
     assert response.status_code == 201
-    assert response.json() == {"ref": ref, "status": "closed", "rating": 5,
-                               "reopened": False, "escalated": False}
+    assert response.json() == {
+        "ref": ref,
+        "status": "closed",
+        "rating": 5,
+        "reopened": False,
+        "escalated": False,
+    }
     ticket = client.get(f"/api/v1/tickets/{ref}", headers=supervisor).json()
     assert ticket["feedback"]["rating"] == 5 and ticket["closed_at"]
 
@@ -138,8 +159,9 @@ def test_low_rating_reopens_and_escalates(client, service_headers, supervisor):
     """S9.2: a score ≤ 2 reopens and escalates the ticket."""
     ref = create_ticket(client, service_headers, kind="repair")["ref"]
     _resolve(client, supervisor, ref, kind="repair")
-    body = client.post(f"/api/v1/tickets/{ref}/feedback", json={"rating": 2},
-                       headers=service_headers).json()
+    body = client.post(
+        f"/api/v1/tickets/{ref}/feedback", json={"rating": 2}, headers=service_headers
+    ).json()
     assert body["reopened"] and body["escalated"] and body["status"] == "acknowledged"
     ticket = client.get(f"/api/v1/tickets/{ref}", headers=supervisor).json()
     assert ticket["escalation_level"] == 1 and ticket["reopen_count"] == 1
@@ -149,23 +171,26 @@ def test_second_rating_is_409(client, service_headers, supervisor):
     ref = create_ticket(client, service_headers)["ref"]
     _resolve(client, supervisor, ref)
     client.post(f"/api/v1/tickets/{ref}/feedback", json={"rating": 4}, headers=service_headers)
-    response = client.post(f"/api/v1/tickets/{ref}/feedback", json={"rating": 5},
-                           headers=service_headers)
+    response = client.post(
+        f"/api/v1/tickets/{ref}/feedback", json={"rating": 5}, headers=service_headers
+    )
     assert response.status_code == 409 and "already" in response.json()["detail"]
 
 
 def test_rating_before_resolution_is_409(client, service_headers):
     ref = create_ticket(client, service_headers)["ref"]
-    response = client.post(f"/api/v1/tickets/{ref}/feedback", json={"rating": 4},
-                           headers=service_headers)
+    response = client.post(
+        f"/api/v1/tickets/{ref}/feedback", json={"rating": 4}, headers=service_headers
+    )
     assert response.status_code == 409
 
 
 @pytest.mark.parametrize("rating", [0, 6, "five", None])
 def test_rating_out_of_range_is_422(client, service_headers, supervisor, rating):
     ref = create_ticket(client, service_headers)["ref"]
-    response = client.post(f"/api/v1/tickets/{ref}/feedback", json={"rating": rating},
-                           headers=service_headers)
+    response = client.post(
+        f"/api/v1/tickets/{ref}/feedback", json={"rating": rating}, headers=service_headers
+    )
     assert response.status_code == 422
 
 
@@ -174,8 +199,9 @@ def test_list_filters(client, service_headers, supervisor):
     create_ticket(client, service_headers, kind="repair", impact=1, urgency=1)
     page = client.get("/api/v1/tickets", params={"kind": "repair"}, headers=supervisor).json()
     assert page["total"] == 1 and page["items"][0]["kind"] == "repair"
-    page = client.get("/api/v1/tickets", params={"status": ["received", "acknowledged"]},
-                      headers=supervisor).json()
+    page = client.get(
+        "/api/v1/tickets", params={"status": ["received", "acknowledged"]}, headers=supervisor
+    ).json()
     assert page["total"] == 2 and page["items"][0]["priority"] == 1  # most urgent first
     bad = client.get("/api/v1/tickets", params={"status": "lost"}, headers=supervisor)
     assert bad.status_code == 422
@@ -202,8 +228,11 @@ def test_bad_creation_bodies_are_422(client, service_headers, body):
 
 
 def test_malformed_json_is_422(client, service_headers):
-    response = client.post("/api/v1/tickets", content=b"{not json",
-                           headers={**service_headers, "Content-Type": "application/json"})
+    response = client.post(
+        "/api/v1/tickets",
+        content=b"{not json",
+        headers={**service_headers, "Content-Type": "application/json"},
+    )
     assert response.status_code == 422
 
 
@@ -215,16 +244,25 @@ def test_oversized_body_is_413(client, service_headers):
 
 def test_nothing_customer_related_is_public(client, service_headers):
     ref = create_ticket(client, service_headers)["ref"]
-    for method, path in [("get", f"/api/v1/tickets/{ref}"), ("get", "/api/v1/tickets"),
-                         ("post", "/api/v1/tickets"), ("get", f"/api/v1/tickets/{ref}/timeline"),
-                         ("get", "/api/v1/audit/verify")]:
+    for method, path in [
+        ("get", f"/api/v1/tickets/{ref}"),
+        ("get", "/api/v1/tickets"),
+        ("post", "/api/v1/tickets"),
+        ("get", f"/api/v1/tickets/{ref}/timeline"),
+        ("get", "/api/v1/audit/verify"),
+    ]:
         assert getattr(client, method)(path).status_code == 401, path
 
 
 def test_same_phone_is_one_customer_across_channels(client, service_headers, supervisor):
     """S5.5: web and Telegram contacts with the same phone share one profile."""
     a = create_ticket(client, service_headers, channel="web")
-    b = create_ticket(client, service_headers, channel="telegram", external_id="tg-777",
-                      customer={"name": "王小明", "phone": "+86 138 0013 8000"})
+    b = create_ticket(
+        client,
+        service_headers,
+        channel="telegram",
+        external_id="tg-777",
+        customer={"name": "王小明", "phone": "+86 138 0013 8000"},
+    )
     assert a["customer"]["id"] == b["customer"]["id"]
     assert sorted(b["customer"]["channels"]) == ["telegram"]

@@ -9,52 +9,103 @@ import pytest
 
 from tests.api.helpers import act, create_ticket
 
-ACTIONS = ["acknowledge", "investigate", "schedule", "start", "resolve", "close", "reopen",
-           "escalate", "pause", "resume", "cancel"]
+ACTIONS = [
+    "acknowledge",
+    "investigate",
+    "schedule",
+    "start",
+    "resolve",
+    "close",
+    "reopen",
+    "escalate",
+    "pause",
+    "resume",
+    "cancel",
+]
 FIELDS = {"note": "处理说明 / handling note", "resolution": "已更换电机 / motor replaced"}
 
 # status -> {allowed action: resulting status}; every other action must be refused (409)
 CASE = {
-    "received": {"acknowledge": "acknowledged", "escalate": "received", "pause": "received",
-                 "cancel": "cancelled"},
-    "acknowledged": {"investigate": "investigating", "escalate": "acknowledged",
-                     "pause": "acknowledged", "cancel": "cancelled"},
-    "investigating": {"resolve": "resolved", "escalate": "investigating",
-                      "pause": "investigating", "cancel": "cancelled"},
+    "received": {
+        "acknowledge": "acknowledged",
+        "escalate": "received",
+        "pause": "received",
+        "cancel": "cancelled",
+    },
+    "acknowledged": {
+        "investigate": "investigating",
+        "escalate": "acknowledged",
+        "pause": "acknowledged",
+        "cancel": "cancelled",
+    },
+    "investigating": {
+        "resolve": "resolved",
+        "escalate": "investigating",
+        "pause": "investigating",
+        "cancel": "cancelled",
+    },
     "resolved": {"close": "closed", "reopen": "investigating"},
     "closed": {"reopen": "investigating"},
     "cancelled": {},
 }
 SERVICE = {
-    "received": {"acknowledge": "acknowledged", "escalate": "received", "pause": "received",
-                 "cancel": "cancelled"},
-    "acknowledged": {"schedule": "scheduled", "escalate": "acknowledged",
-                     "pause": "acknowledged", "cancel": "cancelled"},
-    "scheduled": {"schedule": "scheduled", "start": "in_progress", "escalate": "scheduled",
-                  "pause": "scheduled", "cancel": "cancelled"},
-    "in_progress": {"schedule": "scheduled", "resolve": "resolved", "escalate": "in_progress",
-                    "pause": "in_progress", "cancel": "cancelled"},
+    "received": {
+        "acknowledge": "acknowledged",
+        "escalate": "received",
+        "pause": "received",
+        "cancel": "cancelled",
+    },
+    "acknowledged": {
+        "schedule": "scheduled",
+        "escalate": "acknowledged",
+        "pause": "acknowledged",
+        "cancel": "cancelled",
+    },
+    "scheduled": {
+        "schedule": "scheduled",
+        "start": "in_progress",
+        "escalate": "scheduled",
+        "pause": "scheduled",
+        "cancel": "cancelled",
+    },
+    "in_progress": {
+        "schedule": "scheduled",
+        "resolve": "resolved",
+        "escalate": "in_progress",
+        "pause": "in_progress",
+        "cancel": "cancelled",
+    },
     "resolved": {"close": "closed", "reopen": "acknowledged"},
     "closed": {"reopen": "acknowledged"},
     "cancelled": {},
 }
 PATH = {
-    "complaint": {"received": [], "acknowledged": ["acknowledge"],
-                  "investigating": ["acknowledge", "investigate"],
-                  "resolved": ["acknowledge", "investigate", "resolve"],
-                  "closed": ["acknowledge", "investigate", "resolve", "close"],
-                  "cancelled": ["cancel"]},
-    "repair": {"received": [], "acknowledged": ["acknowledge"],
-               "scheduled": ["acknowledge", "schedule"],
-               "in_progress": ["acknowledge", "schedule", "start"],
-               "resolved": ["acknowledge", "schedule", "start", "resolve"],
-               "closed": ["acknowledge", "schedule", "start", "resolve", "close"],
-               "cancelled": ["cancel"]},
+    "complaint": {
+        "received": [],
+        "acknowledged": ["acknowledge"],
+        "investigating": ["acknowledge", "investigate"],
+        "resolved": ["acknowledge", "investigate", "resolve"],
+        "closed": ["acknowledge", "investigate", "resolve", "close"],
+        "cancelled": ["cancel"],
+    },
+    "repair": {
+        "received": [],
+        "acknowledged": ["acknowledge"],
+        "scheduled": ["acknowledge", "schedule"],
+        "in_progress": ["acknowledge", "schedule", "start"],
+        "resolved": ["acknowledge", "schedule", "start", "resolve"],
+        "closed": ["acknowledge", "schedule", "start", "resolve", "close"],
+        "cancelled": ["cancel"],
+    },
 }
-CASES = [("complaint", status, action, CASE[status].get(action))
-         for status in CASE for action in ACTIONS]
-CASES += [("repair", status, action, SERVICE[status].get(action))
-          for status in SERVICE for action in ACTIONS]
+CASES = [
+    ("complaint", status, action, CASE[status].get(action)) for status in CASE for action in ACTIONS
+]
+CASES += [
+    ("repair", status, action, SERVICE[status].get(action))
+    for status in SERVICE
+    for action in ACTIONS
+]
 
 
 @pytest.fixture
@@ -80,12 +131,13 @@ def test_every_transition(client, service_headers, supervisor, kind, status, act
 def test_transition_records_who_when_why(client, service_headers, supervisor):
     ref = create_ticket(client, service_headers)["ref"]
     act(client, supervisor, ref, "acknowledge", note="已联系客户 / called the customer")
-    act(client, supervisor, ref, "investigate", note="internal: check the installer",
-        public=False)
+    act(client, supervisor, ref, "investigate", note="internal: check the installer", public=False)
     timeline = client.get(f"/api/v1/tickets/{ref}/timeline", headers=service_headers).json()
     assert [e["action"] for e in timeline] == ["created", "acknowledge", "investigate"]
     assert [e["status"] for e in timeline] == ["received", "acknowledged", "investigating"]
-    assert timeline[1]["by"] == "staff" and timeline[1]["text"] == "已联系客户 / called the customer"
+    assert (
+        timeline[1]["by"] == "staff" and timeline[1]["text"] == "已联系客户 / called the customer"
+    )
     assert timeline[2]["text"] is None  # internal notes never reach the customer (S6.3)
     assert all(e["at"] for e in timeline)
 
@@ -143,8 +195,9 @@ def test_pause_and_resume(client, service_headers, supervisor):
 def test_customer_reply_resumes_a_paused_clock(client, service_headers, supervisor):
     ref = create_ticket(client, service_headers)["ref"]
     act(client, supervisor, ref, "pause", note="please send the invoice")
-    response = client.post(f"/api/v1/tickets/{ref}/comments",
-                           json={"text": "发票已上传"}, headers=service_headers)
+    response = client.post(
+        f"/api/v1/tickets/{ref}/comments", json={"text": "发票已上传"}, headers=service_headers
+    )
     assert response.status_code == 201 and response.json()["sla"]["paused"] is False
 
 
