@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = get_settings()
     crypto.configure(settings.master_key)
+    settings.service_bearer  # noqa: B018  (generated on first use, like the key)
     try:
         if args.command == "migrate":
             migrate(settings)

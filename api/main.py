@@ -33,6 +33,7 @@ ROUTERS = (health, auth, staff, tickets, customers, conversations, products, sla
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     crypto.configure(settings.master_key)
+    settings.service_bearer  # noqa: B018  (generated now, so clients can read var/service_token)
     db = Database.connect(settings.db_url)
 
     @asynccontextmanager

@@ -3,35 +3,15 @@ and `python -m api migrate` is repeatable (issue #2 §2)."""
 
 from __future__ import annotations
 
-import uuid
-
-import psycopg
-import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, func, select
-from sqlalchemy.engine import make_url
 
 from api import cli
 from api.db import Base
 from api.models import AuditHead, Product, SlaPolicy
 from api.settings import Settings
-from tests.conftest import PG_ADMIN_URL
-
-
-@pytest.fixture
-def empty_db_url(db_url, tmp_path):
-    """A new, empty database of the same kind as the session's."""
-    if db_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'migrated.db'}"
-        return
-    name = f"servicedesk_migrate_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield make_url(db_url).set(database=name).render_as_string(hide_password=False)
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_migrations_match_the_models(empty_db_url):
@@ -46,8 +26,12 @@ def test_migrations_match_the_models(empty_db_url):
 
 
 def test_migrate_command_is_repeatable_and_seeds(empty_db_url, tmp_path):
-    settings = Settings(var_dir=tmp_path, database_url=empty_db_url,
-                        secret_key="migrate-test-secret-0123456789", demo_data=True)
+    settings = Settings(
+        var_dir=tmp_path,
+        database_url=empty_db_url,
+        secret_key="migrate-test-secret-0123456789",
+        demo_data=True,
+    )
     cli.migrate(settings)
     cli.migrate(settings)  # a second run changes nothing and does not fail
     engine = create_engine(empty_db_url)
