@@ -35,14 +35,27 @@ def _free_port() -> int:
 
 @pytest.fixture
 def server(empty_db_url, tmp_path) -> Iterator[dict]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("SECRET_KEY", "SERVICE_TOKEN", "DATABASE_URL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("SECRET_KEY", "SERVICE_TOKEN", "DATABASE_URL")
+    }
     env.update(VAR_DIR=str(tmp_path / "var"), DATABASE_URL=empty_db_url, DEMO_DATA="true")
     subprocess.run([sys.executable, "-m", "api", "migrate"], cwd=ROOT, env=env, check=True)
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1",
-         "--port", str(port)], cwd=ROOT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=env,
     )
     env["API"] = f"http://127.0.0.1:{port}"
     try:
@@ -62,8 +75,14 @@ def server(empty_db_url, tmp_path) -> Iterator[dict]:
 
 
 def _bash(script: str, env: dict) -> str:
-    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr + done.stdout
     return done.stdout
 

@@ -1,0 +1,87 @@
+# The two commands: `make run` (start everything) and `make test` (lint + whole suite).
+# GNU make. Every target creates what it needs from the pinned requirement files.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+MAKEFLAGS += --no-print-directory
+
+API_PORT ?= 8000
+export API_PORT
+
+API_PYTHON := 3.11
+RASA_PYTHON := 3.10
+VENV := .venv
+RASA_VENV := .venv-rasa
+PY := $(VENV)/bin/python
+VAR := $(or $(VAR_DIR),var)
+
+.PHONY: help setup run migrate test lint fmt bench clean
+
+help: ## list the targets (this)
+	@echo "usage: make TARGET    (the two that matter: make run, make test)"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
+	  | awk 'BEGIN {FS = ":.*## "} {printf "  %-8s %s\n", $$1, $$2}'
+
+setup: $(VENV)/.installed $(RASA_VENV)/.installed $(VAR) ## create both environments and var/
+
+run: setup migrate ## set up, migrate, start every process of the Procfile (Ctrl-C stops all)
+	@$(PY) -m scripts.banner --api-port $(API_PORT)
+	@echo "==> honcho start (Procfile)"
+	@$(VENV)/bin/honcho start --procfile Procfile --env /dev/null
+
+migrate: $(VENV)/.installed ## bring the database (DATABASE_URL) to the latest schema
+	@echo "==> python -m api migrate"
+	@$(PY) -m api migrate
+
+test: setup ## set up, lint (ruff check + format check), then the whole test suite
+	@echo "==> ruff check, ruff format --check"
+	@$(VENV)/bin/ruff check
+	@$(VENV)/bin/ruff format --check
+	@echo "==> pytest"
+	@$(PY) -m pytest
+
+lint: $(VENV)/.installed ## ruff check + ruff format --check
+	$(VENV)/bin/ruff check
+	$(VENV)/bin/ruff format --check
+
+fmt: $(VENV)/.installed ## apply ruff's safe fixes and format the code
+	$(VENV)/bin/ruff check --fix
+	$(VENV)/bin/ruff format
+
+bench: $(VENV)/.installed ## run the API benchmark (bench/api.py)
+	$(PY) bench/api.py
+
+clean: ## remove both environments and var/ (the embedded database and secret key!)
+	@echo "==> removing $(VENV) $(RASA_VENV) var/"
+	rm -rf $(VENV) $(RASA_VENV) var
+
+# $(call ensure-venv,DIR,VERSION): (re)create DIR unless it holds a working Python VERSION
+# with a working pip (a venv that was moved or whose interpreter is gone is rebuilt).
+define ensure-venv
+	@if ! { $(1)/bin/python -c 'import sys; sys.exit("%d.%d" % sys.version_info[:2] != "$(2)")' \
+	    && $(1)/bin/pip --version; } >/dev/null 2>&1; then \
+	  echo "==> creating $(1) with Python $(2)"; \
+	  rm -rf $(1); \
+	  python=$$(bash scripts/find-python.sh $(2)); \
+	  echo "    $$python -m venv $(1)"; \
+	  "$$python" -m venv $(1); \
+	fi
+endef
+
+# The stamp files inside each venv are newer than the requirement files once installed.
+$(VENV)/.installed: requirements-dev.txt api/requirements.txt
+	$(call ensure-venv,$(VENV),$(API_PYTHON))
+	@echo "==> pip install -r requirements-dev.txt into $(VENV)"
+	@$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+$(RASA_VENV)/.installed: requirements-rasa.txt constraints-rasa.txt
+	$(call ensure-venv,$(RASA_VENV),$(RASA_PYTHON))
+	@echo "==> pip install -r requirements-rasa.txt -c constraints-rasa.txt into $(RASA_VENV)" \
+	  "(takes a few minutes the first time)"
+	@$(RASA_VENV)/bin/pip install --quiet -r requirements-rasa.txt -c constraints-rasa.txt
+	@touch $@
+
+$(VAR):
+	mkdir -p $@

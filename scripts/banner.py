@@ -1,0 +1,46 @@
+"""What `make run` prints before it starts the processes: where to open what.
+
+Run as `python -m scripts.banner --api-port PORT` from the project root.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from api.settings import get_settings
+
+
+def _shown(path: Path) -> str:
+    """`path` relative to the working directory where it lies inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--api-port", default="8000")
+    args = parser.parse_args()
+
+    settings = get_settings()
+    if settings.service_token:
+        token = "the SERVICE_TOKEN environment variable"
+    else:
+        token = _shown(settings.var_dir / "service_token")
+    api = f"http://127.0.0.1:{args.api_port}"
+    print(
+        f"""
+  API docs (OpenAPI)   {api}/docs
+  health check         {api}/healthz
+  database             {settings.safe_db_url}
+  service token        {token}  (service clients send: Authorization: Bearer <token>)
+  first admin          .venv/bin/python -m api create-user NAME --role admin
+  stop everything      Ctrl-C
+"""
+    )
+
+
+if __name__ == "__main__":
+    main()
