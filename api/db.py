@@ -3,11 +3,17 @@
 SQLite (the embedded default) runs in WAL mode. Requests that write open their
 transaction with `BEGIN IMMEDIATE`, so concurrent writers queue on the database lock
 instead of failing when their read snapshot goes stale; read-only requests use
-ordinary deferred transactions and run beside the writer.
+ordinary deferred transactions and run beside the writer. Within one process the
+writers first queue on a lock of their own (`_WriterConnection`): SQLite's busy
+handler polls with sleeps of up to 100 ms, which leaves the database idle while
+writers wait and gave create p95s of over half a second at 16 concurrent requests
+(bench/api.py, docs/performance.md); the file lock still guards other processes.
 """
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -68,8 +74,61 @@ class Encrypted(TypeDecorator[str]):
         return None if value is None else crypto.decrypt(value)
 
 
+BUSY_TIMEOUT = 30  # seconds a writer waits for the database before giving up
+
+_write_locks: dict[str, threading.Lock] = {}
+
+
+class _WriterConnection(sqlite3.Connection):
+    """A SQLite connection whose write transactions hold the process-wide lock of its
+    database file (`write_lock`) from `BEGIN IMMEDIATE` until after COMMIT/ROLLBACK."""
+
+    write_lock: threading.Lock
+    holds_lock = False
+
+    def begin_immediate(self) -> None:
+        if not self.write_lock.acquire(timeout=BUSY_TIMEOUT):
+            raise sqlite3.OperationalError("database is locked (waited for another writer)")
+        self.holds_lock = True
+        try:
+            self.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._release()
+            raise
+
+    def _release(self) -> None:
+        if self.holds_lock:
+            self.holds_lock = False
+            self.write_lock.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            if not self.in_transaction:
+                self._release()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._release()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._release()
+
+
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    connect_args: dict = {"check_same_thread": False, "timeout": BUSY_TIMEOUT}
+    if immediate:
+        lock = _write_locks.setdefault(url, threading.Lock())
+        connect_args["factory"] = type(
+            "WriterConnection", (_WriterConnection,), {"write_lock": lock}
+        )
+    engine = create_engine(url, connect_args=connect_args)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:
@@ -83,7 +142,10 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if immediate:
+            conn.connection.dbapi_connection.begin_immediate()
+        else:
+            conn.exec_driver_sql("BEGIN")
 
     return engine
 

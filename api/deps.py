@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.actor import SERVICE, Actor
 from api.models import Staff
@@ -22,7 +23,8 @@ from api.settings import Settings
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
+    # async dependencies run on the event loop, without a thread-pool hand-off
     return request.app.state.settings
 
 
@@ -45,7 +47,17 @@ _UNAUTHENTICATED = HTTPException(
 )
 
 
-def current_actor(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Actor:
+def _staff_actor(request: Request, staff_id: int) -> Actor | None:
+    with request.app.state.db.reader() as session:
+        staff = session.get(Staff, staff_id)
+        if staff is None or not staff.active:
+            return None
+        return Actor(ActorType.staff, str(staff.id), Role(staff.role), staff.team)
+
+
+async def current_actor(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Actor:
+    """Service clients are recognised on the event loop; a staff token needs the
+    database, which is read in the thread pool."""
     if not token:
         raise _UNAUTHENTICATED
     settings: Settings = request.app.state.settings
@@ -53,17 +65,16 @@ def current_actor(request: Request, token: Annotated[str | None, Depends(_bearer
         return SERVICE
     staff_id = staff_id_from_token(token)
     if staff_id is not None:
-        with request.app.state.db.reader() as session:
-            staff = session.get(Staff, staff_id)
-            if staff is not None and staff.active:
-                return Actor(ActorType.staff, str(staff.id), Role(staff.role), staff.team)
+        actor = await run_in_threadpool(_staff_actor, request, staff_id)
+        if actor is not None:
+            return actor
     raise _UNAUTHENTICATED
 
 
 def allow(*, service: bool = False, role: Role | None = None):
     """A dependency admitting service clients (if `service`) and staff of `role` or above."""
 
-    def check(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+    async def check(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
         if actor.type is ActorType.service and service:
             return actor
         if actor.type is ActorType.staff and role is not None and actor.at_least(role):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, select, type_coerce
+from sqlalchemy import Text, insert, select, type_coerce
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session, defer
 
@@ -116,28 +116,31 @@ def _append_pending(session: Session) -> None:
         head = AuditHead(id=1, seq=0, hash=GENESIS)
         session.add(head)
     prev = head.hash
+    rows = []
     for item in pending:
         head.seq += 1
-        ev = Event(
-            seq=head.seq,
-            occurred_at=item.occurred_at,
-            actor_type=item.actor.type.value,
-            actor_id=item.actor.id,
-            subject_type=item.subject_type,
-            subject_id=item.subject.id,
-            ticket_id=item.ticket.id if item.ticket is not None else None,
-            customer_id=item.customer_id,
-            action=item.action,
-            public=item.public,
-            data=item.data,
-            text=item.text,
-            text_digest=_text_digest(item.text),
-            prev_hash=prev,
-        )
-        ev.hash = prev = event_hash(prev, ev)
-        session.add(ev)
+        row = {
+            "seq": head.seq,
+            "occurred_at": item.occurred_at,
+            "actor_type": item.actor.type.value,
+            "actor_id": item.actor.id,
+            "subject_type": item.subject_type,
+            "subject_id": item.subject.id,
+            "ticket_id": item.ticket.id if item.ticket is not None else None,
+            "customer_id": item.customer_id,
+            "action": item.action,
+            "public": item.public,
+            "data": item.data,
+            "text": item.text,
+            "text_digest": _text_digest(item.text),
+            "prev_hash": prev,
+        }
+        row["hash"] = prev = event_hash(prev, Event(**row))
+        rows.append(row)
     head.hash = prev
     session.flush()
+    # one bulk INSERT (NULLs rendered, so every row has the same columns), no unit of work
+    session.execute(insert(Event).execution_options(render_nulls=True), rows)
 
 
 @sa_event.listens_for(Session, "after_transaction_create")

@@ -106,8 +106,13 @@ def resolve_customer(
     customer = find_by_phone(session, phone) if phone else None
     if customer is None and channel and external_id:
         customer = find_by_identity(session, channel, external_id)
-    if customer is None:
-        customer = Customer(language=language)
+    if customer is None:  # one INSERT with every known field
+        customer = Customer(
+            language=language,
+            name=name.strip() if name else None,
+            phone=normalise_phone(phone) if phone else None,
+            phone_index=phone_index(phone) if phone else None,
+        )
         session.add(customer)
         session.flush()
         audit.record(session, actor, "customer_created", customer, customer_id=customer.id)
