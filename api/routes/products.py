@@ -67,10 +67,9 @@ def check_warranty(
     body: WarrantyCheckIn, session: ReadSession, settings: SettingsDep, _actor: AnyActor
 ) -> EligibilityOut:
     """三包 return / exchange / free-repair and warranty status on today's local date."""
-    result = catalogue.check_eligibility(
+    return catalogue.check_eligibility(
         session, body.model, body.purchase_date, local_today(settings)
     )
-    return EligibilityOut.model_validate(result)
 
 
 @router.get("/recalls")

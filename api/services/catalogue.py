@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from api.actor import Actor
 from api.errors import Conflict, Invalid, NotFound
 from api.models import Product, RecallCampaign
+from api.schemas.products import EligibilityOut
 from api.services import audit
 
 PRODUCT_FIELDS = (
@@ -142,23 +143,6 @@ def update_product(session: Session, actor: Actor, model: str, fields: dict[str,
 # --- warranty / 三包 eligibility ---------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Eligibility:
-    model: str
-    purchase_date: date
-    days_since_purchase: int
-    in_warranty: bool
-    warranty_until: date
-    return_eligible: bool
-    return_until: date
-    exchange_eligible: bool
-    exchange_until: date
-    free_repair: bool
-    free_repair_until: date
-    summary_zh: str
-    summary_en: str
-
-
 def _zh(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
@@ -204,7 +188,7 @@ def _summaries(product: Product, e: dict[str, Any]) -> tuple[str, str]:
 
 def check_eligibility(
     session: Session, model: str, purchase_date: date, today: date
-) -> Eligibility:
+) -> EligibilityOut:
     """Which 三包 rights hold `today` for a unit bought on `purchase_date` (S7.1).
 
     Every `*_until` date is the last day still covered (see the module docstring).
@@ -227,7 +211,7 @@ def check_eligibility(
     e["free_repair"] = today <= e["free_repair_until"]
     e["in_warranty"] = today <= e["warranty_until"]
     e["summary_zh"], e["summary_en"] = _summaries(product, e)
-    return Eligibility(**e)
+    return EligibilityOut(**e)
 
 
 # --- recall campaigns -------------------------------------------------------------------
