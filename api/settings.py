@@ -8,6 +8,7 @@ committed.
 from __future__ import annotations
 
 import secrets
+from datetime import date, datetime
 from functools import cached_property, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -86,6 +87,10 @@ class Settings(BaseSettings):
     @cached_property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def today(self) -> date:
+        """Today's date in the configured time zone."""
+        return datetime.now(self.tz).date()
 
 
 @lru_cache

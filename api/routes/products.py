@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
@@ -21,17 +20,11 @@ from api.schemas.products import (
     WarrantyCheckIn,
 )
 from api.services import catalogue
-from api.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["products"])
 
 # `:path` so that model codes with a slash (e.g. "KFR-35GW/BP") still route
 ModelPath = Annotated[str, Path(description="model code, e.g. KFR-35GW")]
-
-
-def local_today(settings: Settings) -> date:
-    """Today's date in the configured timezone: 三包 periods count local calendar days."""
-    return datetime.now(settings.tz).date()
 
 
 @router.get("/products")
@@ -67,9 +60,7 @@ def check_warranty(
     body: WarrantyCheckIn, session: ReadSession, settings: SettingsDep, _actor: AnyActor
 ) -> EligibilityOut:
     """三包 return / exchange / free-repair and warranty status on today's local date."""
-    return catalogue.check_eligibility(
-        session, body.model, body.purchase_date, local_today(settings)
-    )
+    return catalogue.check_eligibility(session, body.model, body.purchase_date, settings.today())
 
 
 @router.get("/recalls")
@@ -91,9 +82,7 @@ def lookup_recall(
     body: RecallLookupIn, session: ReadSession, settings: SettingsDep, _actor: AnyActor
 ) -> RecallLookupOut:
     """Is this unit affected? By serial (inside a campaign's range), batch, or model."""
-    result = catalogue.lookup_recall(
-        session, body.model, body.serial, body.batch, local_today(settings)
-    )
+    result = catalogue.lookup_recall(session, body.model, body.serial, body.batch, settings.today())
     hits = [
         RecallHit.model_validate(
             {**RecallOut.model_validate(m.campaign).model_dump(), "matched_by": m.matched_by}

@@ -136,7 +136,7 @@ def period(
 ) -> Period:
     """The period asked for; by default the last 30 days up to today. Refuses `to` before
     `from` and spans longer than 366 days."""
-    last = last or today or utcnow().astimezone(settings.tz).date()
+    last = last or today or settings.today()
     first = first or last - timedelta(days=DEFAULT_DAYS - 1)
     if last < first:
         raise Invalid(f"'to' ({last}) is before 'from' ({first})")

@@ -94,7 +94,7 @@ def _insert(session, settings, actor, body: TicketCreate, key, digest) -> Ticket
         raise Invalid("a ticket needs a way to reach the customer: customer.phone or external_id")
     if body.about_staff_id is not None and session.get(Staff, body.about_staff_id) is None:
         raise Invalid(f"about_staff_id {body.about_staff_id} is not a staff member")
-    if body.purchase_date and body.purchase_date > utcnow().astimezone(settings.tz).date():
+    if body.purchase_date and body.purchase_date > settings.today():
         raise Invalid("purchase_date is in the future")
     customer = customers.resolve_customer(
         session,
