@@ -7,7 +7,12 @@ SHELL := bash
 MAKEFLAGS += --no-print-directory
 
 API_PORT ?= 8000
-export API_PORT
+RASA_PORT ?= 5005
+ACTION_PORT ?= 5055
+ACTION_SERVER_URL ?= http://127.0.0.1:$(ACTION_PORT)/webhook
+# Rasa's anonymous usage telemetry stays off unless a user turns it on
+RASA_TELEMETRY_ENABLED ?= false
+export API_PORT RASA_PORT ACTION_PORT ACTION_SERVER_URL RASA_TELEMETRY_ENABLED
 
 API_PYTHON := 3.11
 RASA_PYTHON := 3.10
@@ -15,8 +20,12 @@ VENV := .venv
 RASA_VENV := .venv-rasa
 PY := $(VENV)/bin/python
 VAR := $(or $(VAR_DIR),var)
+RASA := PYTHONPATH=. $(RASA_VENV)/bin/python -m rasa
+MODEL := models/current.tar.gz
+# everything the model is trained from: a change to any of these retrains it
+MODEL_INPUTS := config.yml domain.yml $(shell find data bot/nlu -type f \( -name '*.yml' -o -name '*.txt' -o -name '*.py' \) 2>/dev/null)
 
-.PHONY: help setup run migrate test lint fmt bench clean
+.PHONY: help setup run migrate train validate test test-api test-actions test-stories lint fmt bench clean
 
 help: ## list the targets (this)
 	@echo "usage: make TARGET    (the two that matter: make run, make test)"
@@ -25,7 +34,7 @@ help: ## list the targets (this)
 
 setup: $(VENV)/.installed $(RASA_VENV)/.installed $(VAR) ## create both environments and var/
 
-run: setup migrate ## set up, migrate, start every process of the Procfile (Ctrl-C stops all)
+run: setup migrate $(MODEL) ## set up, migrate, train if data changed, start every process (Ctrl-C stops all)
 	@$(PY) -m scripts.banner --api-port $(API_PORT)
 	@echo "==> honcho start (Procfile)"
 	@$(VENV)/bin/honcho start --procfile Procfile --env /dev/null
@@ -34,16 +43,35 @@ migrate: $(VENV)/.installed ## bring the database (DATABASE_URL) to the latest s
 	@echo "==> python -m api migrate"
 	@$(PY) -m api migrate
 
-test: setup ## set up, lint (ruff check + format check), then the whole test suite
+train: $(MODEL) ## train the Rasa model (only when config, domain, data/ or bot/nlu/ changed)
+
+$(MODEL): $(RASA_VENV)/.installed $(MODEL_INPUTS)
+	@echo "==> rasa train (data changed; takes a few minutes on 2 cores)"
+	@$(RASA) train --fixed-model-name current --out models --force
+	@touch $@
+
+validate: $(RASA_VENV)/.installed ## rasa data validate --fail-on-warnings
+	@echo "==> rasa data validate --fail-on-warnings"
+	@$(RASA) data validate --fail-on-warnings --quiet
+
+test: setup lint validate $(MODEL) test-api test-actions test-stories ## set up, lint, validate, train if needed, then every test
+
+test-api: $(VENV)/.installed ## pytest: API, e2e (real processes, the trained model)
+	@echo "==> pytest (API, end to end)"
+	@$(PY) -m pytest
+
+test-actions: $(RASA_VENV)/.installed ## pytest of actions/ in the Rasa environment, against the real API
+	@echo "==> pytest tests/actions (Rasa environment)"
+	@PYTHONPATH=. $(RASA_VENV)/bin/python -m pytest tests/actions --confcutdir tests/actions -p no:cacheprovider
+
+test-stories: $(MODEL) ## rasa test: the test stories against the model, the action server and the API
+	@echo "==> rasa test --fail-on-prediction-errors (tests/stories)"
+	@PYTHONPATH=. $(RASA_VENV)/bin/python -m tests.rasa_stories
+
+lint: $(VENV)/.installed ## ruff check + ruff format --check
 	@echo "==> ruff check, ruff format --check"
 	@$(VENV)/bin/ruff check
 	@$(VENV)/bin/ruff format --check
-	@echo "==> pytest"
-	@$(PY) -m pytest
-
-lint: $(VENV)/.installed ## ruff check + ruff format --check
-	$(VENV)/bin/ruff check
-	$(VENV)/bin/ruff format --check
 
 fmt: $(VENV)/.installed ## apply ruff's safe fixes and format the code
 	$(VENV)/bin/ruff check --fix

@@ -1,0 +1,265 @@
+"""Form validators: each checks what the customer typed, keeps a clean value, or clears the
+slot with a message that says how to answer (the form then asks again).
+
+`validate_status_form` and `validate_feedback_form` share the ticket verification
+(`_VerifiedTicket`): a ticket is shown or rated only for the customer writing from the
+channel identity on the ticket, or who gives the last four digits of its phone.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+from rasa_sdk.types import DomainDict
+
+from actions import parsing
+from actions.backend import BackendUnavailable, backend
+from actions.common import channel_identity, language
+from actions.messages import say
+from actions.settings import settings
+
+Slots = dict[str, Any]
+
+CATEGORY_NAMES = {
+    "air_conditioner": ("空调", "air conditioner"),
+    "washing_machine": ("洗衣机", "washing machine"),
+    "refrigerator": ("冰箱", "refrigerator"),
+    "water_heater": ("热水器", "water heater"),
+    "tv": ("电视", "TV"),
+    "range_hood": ("油烟机", "range hood"),
+    "dishwasher": ("洗碗机", "dishwasher"),
+    "water_purifier": ("净水器", "water purifier"),
+}
+SERVICE_NAMES = {
+    "repair": ("维修", "repair"),
+    "installation": ("安装", "installation"),
+    "maintenance": ("保养", "maintenance"),
+    "replacement": ("换货", "replacement"),
+}
+# slots each form fills; cleared when it ends or is cancelled
+FORM_SLOTS = {
+    "complaint_form": ["product", "product_model", "complaint_details", "occurred_on", "remedy",
+                       "phone", "confirmed"],
+    "service_form": ["service_type", "product", "product_model", "problem", "serial_or_order",
+                     "purchase_date", "address", "preferred_time", "phone", "confirmed"],
+    "status_form": ["ticket_ref", "phone_last4", "verified_ref", "verification_failed"],
+    "feedback_form": ["ticket_ref", "phone_last4", "verified_ref", "verification_failed",
+                      "rating", "feedback_comment"],
+    "recall_form": ["product_model", "recall_serial", "recall_affected", "phone"],
+    "callback_form": ["phone"],
+}  # fmt: skip
+MIN_TEXT = 4  # characters: "漏水了" is enough, "a" is not
+
+
+def localise(table: dict[str, tuple[str, str]], key: str | None, lang: str) -> str | None:
+    if key is None or key not in table:
+        return key
+    zh, en = table[key]
+    return en if lang == "en" else zh
+
+
+def _latest_intent(tracker: Tracker) -> str | None:
+    return (tracker.latest_message or {}).get("intent", {}).get("name")
+
+
+def _informative(text: str) -> bool:
+    """Enough of a description to keep as the problem ("空调漏水" yes, "我要投诉" no)."""
+    text = parsing.fold_width(text or "").strip()
+    han = sum(1 for c in text if "\u4e00" <= c <= "\u9fff")
+    return han >= 8 or len(text.split()) >= 6
+
+
+class _Validators(FormValidationAction):
+    """Validators several forms share."""
+
+    @abstractmethod
+    def name(self) -> str: ...
+
+    def validate_product(self, value: Any, dispatcher, tracker: Tracker, domain) -> Slots:
+        text = str(value or "").strip()
+        model = tracker.get_slot("product_model") or parsing.find_model(text)
+        if not text:
+            say(dispatcher, tracker, "invalid_text")
+            return {"product": None}
+        return {
+            "product": localise(CATEGORY_NAMES, text, language(tracker))[:128],
+            "product_model": model,
+        }
+
+    def validate_phone(self, value: Any, dispatcher, tracker: Tracker, domain) -> Slots:
+        phone = parsing.normalise_phone(str(value or "")) or parsing.find_phone(str(value or ""))
+        if phone is None:
+            say(dispatcher, tracker, "invalid_phone")
+        return {"phone": phone}
+
+    def _text(self, slot: str, value: Any, dispatcher, tracker: Tracker) -> Slots:
+        text = str(value or "").strip()
+        if len(text) < MIN_TEXT and not any("\u4e00" <= c <= "\u9fff" for c in text):
+            say(dispatcher, tracker, "invalid_text")
+            return {slot: None}
+        return {slot: text[:2000]}
+
+    def _past_date(self, slot: str, value: Any, dispatcher, tracker: Tracker) -> Slots:
+        found = parsing.parse_past_date(str(value or ""), settings().today())
+        if found is None:
+            say(dispatcher, tracker, "invalid_date")
+            return {slot: None}
+        return {slot: found.isoformat()}
+
+
+class ValidateComplaintForm(_Validators):
+    def name(self) -> str:
+        return "validate_complaint_form"
+
+    async def extract_complaint_details(self, dispatcher, tracker: Tracker, domain) -> Slots:
+        """The message that opened the complaint, if it already says what happened."""
+        text = (tracker.latest_message or {}).get("text") or ""
+        if (
+            tracker.get_slot("requested_slot") is None
+            and tracker.get_slot("complaint_details") is None
+            and _latest_intent(tracker) == "file_complaint"
+            and _informative(text)
+        ):
+            return {"complaint_details": text}
+        return {}
+
+    def validate_complaint_details(self, value, dispatcher, tracker, domain) -> Slots:
+        return self._text("complaint_details", value, dispatcher, tracker)
+
+    def validate_occurred_on(self, value, dispatcher, tracker, domain) -> Slots:
+        return self._past_date("occurred_on", value, dispatcher, tracker)
+
+    def validate_remedy(self, value, dispatcher, tracker, domain) -> Slots:
+        return {"remedy": str(value).strip()[:2000] or None}
+
+
+class ValidateServiceForm(_Validators):
+    def name(self) -> str:
+        return "validate_service_form"
+
+    async def extract_problem(self, dispatcher, tracker: Tracker, domain) -> Slots:
+        text = (tracker.latest_message or {}).get("text") or ""
+        if (
+            tracker.get_slot("problem") is None
+            and _latest_intent(tracker) == "request_service"
+            and not text.startswith("/")
+        ):
+            return {"problem": text[:2000]}
+        return {}
+
+    async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
+        # `problem` is kept when said, never asked for
+        return [s for s in domain_slots if s != "problem"]
+
+    def validate_serial_or_order(self, value, dispatcher, tracker, domain) -> Slots:
+        text = str(value or "").strip()
+        return {"serial_or_order": "-" if parsing.says_none(text) else text[:64]}
+
+    def validate_purchase_date(self, value, dispatcher, tracker, domain) -> Slots:
+        return self._past_date("purchase_date", value, dispatcher, tracker)
+
+    def validate_address(self, value, dispatcher, tracker, domain) -> Slots:
+        return self._text("address", value, dispatcher, tracker)
+
+    def validate_preferred_time(self, value, dispatcher, tracker, domain) -> Slots:
+        return {"preferred_time": str(value).strip()[:128] or None}
+
+
+class _VerifiedTicket(_Validators):
+    """`ticket_ref` then, unless the channel identity proves it, `phone_last4`."""
+
+    async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
+        if tracker.get_slot("verification_failed"):
+            return []
+        verified = tracker.get_slot("verified_ref")
+        return [
+            s
+            for s in domain_slots
+            if not (s == "phone_last4" and verified and verified == tracker.get_slot("ticket_ref"))
+        ]
+
+    async def validate_ticket_ref(self, value, dispatcher, tracker: Tracker, domain) -> Slots:
+        ref = parsing.find_ticket_ref(str(value or ""))
+        if ref is None:
+            say(dispatcher, tracker, "invalid_ticket_ref")
+            return {"ticket_ref": None}
+        channel, external_id = channel_identity(tracker)
+        try:
+            verified = await backend().verify(ref, channel=channel, external_id=external_id)
+        except BackendUnavailable:
+            say(dispatcher, tracker, "backend_down")
+            return {"ticket_ref": None, "verification_failed": True}
+        return {"ticket_ref": ref, "verified_ref": ref if verified else None}
+
+    async def validate_phone_last4(self, value, dispatcher, tracker: Tracker, domain) -> Slots:
+        last4 = parsing.find_last4(str(value or ""))
+        if last4 is None:
+            say(dispatcher, tracker, "invalid_last4")
+            return {"phone_last4": None}
+        ref = tracker.get_slot("ticket_ref")
+        try:
+            verified = await backend().verify(ref, phone_last4=last4)
+        except BackendUnavailable:
+            say(dispatcher, tracker, "backend_down")
+            return {"phone_last4": None, "verification_failed": True}
+        if not verified:
+            say(dispatcher, tracker, "verification_failed")
+            return {"phone_last4": None, "verification_failed": True}
+        return {"phone_last4": last4, "verified_ref": ref}
+
+
+class ValidateStatusForm(_VerifiedTicket):
+    def name(self) -> str:
+        return "validate_status_form"
+
+
+class ValidateFeedbackForm(_VerifiedTicket):
+    def name(self) -> str:
+        return "validate_feedback_form"
+
+    def validate_rating(self, value, dispatcher, tracker, domain) -> Slots:
+        rating = parsing.parse_rating(str(value or ""))
+        if rating is None:
+            say(dispatcher, tracker, "invalid_rating")
+        return {"rating": str(rating) if rating else None}
+
+    def validate_feedback_comment(self, value, dispatcher, tracker, domain) -> Slots:
+        text = str(value or "").strip()
+        return {"feedback_comment": "-" if parsing.says_none(text) else text[:2000]}
+
+
+class ValidateCallbackForm(_Validators):
+    def name(self) -> str:
+        return "validate_callback_form"
+
+
+class ActionCancelForm(Action):
+    """The customer changed their mind: stop the form, forget what it collected."""
+
+    def name(self) -> str:
+        return "action_cancel_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        form = (tracker.active_loop or {}).get("name")
+        if form is None and tracker.get_slot("handoff_outcome") == "no_agent":
+            say(dispatcher, tracker, "utter_anything_else")  # declined the call-back
+        else:
+            say(dispatcher, tracker, "cancelled")
+        events = [
+            ActiveLoop(None),
+            SlotSet("requested_slot", None),
+            SlotSet("handoff_outcome", None),
+        ]
+        return events + [SlotSet(slot, None) for slot in FORM_SLOTS.get(form, [])]
+
+
+def reset_form(form: str) -> list[dict[str, Any]]:
+    """Events that forget what `form` collected (after it was submitted)."""
+    return [SlotSet(slot, None) for slot in FORM_SLOTS[form]]
