@@ -35,7 +35,7 @@ help: ## list the targets (this)
 setup: $(VENV)/.installed $(RASA_VENV)/.installed $(VAR) ## create both environments and var/
 
 run: setup migrate $(MODEL) ## set up, migrate, train if data changed, start every process (Ctrl-C stops all)
-	@$(PY) -m scripts.banner --api-port $(API_PORT)
+	@$(PY) -m scripts.banner --api-port $(API_PORT) --rasa-port $(RASA_PORT)
 	@echo "==> honcho start (Procfile)"
 	@$(VENV)/bin/honcho start --procfile Procfile --env /dev/null
 

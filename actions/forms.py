@@ -67,13 +67,6 @@ def _latest_intent(tracker: Tracker) -> str | None:
     return (tracker.latest_message or {}).get("intent", {}).get("name")
 
 
-def _informative(text: str) -> bool:
-    """Enough of a description to keep as the problem ("空调漏水" yes, "我要投诉" no)."""
-    text = parsing.fold_width(text or "").strip()
-    han = sum(1 for c in text if "\u4e00" <= c <= "\u9fff")
-    return han >= 8 or len(text.split()) >= 6
-
-
 class _Validators(FormValidationAction):
     """Validators several forms share."""
 
@@ -81,15 +74,26 @@ class _Validators(FormValidationAction):
     def name(self) -> str: ...
 
     def validate_product(self, value: Any, dispatcher, tracker: Tracker, domain) -> Slots:
+        """The kind of product in the customer's language, with the model when given
+        ("洗衣机 XQG100-B14"): both may come in one message as two entities."""
         text = str(value or "").strip()
-        model = tracker.get_slot("product_model") or parsing.find_model(text)
         if not text:
             say(dispatcher, tracker, "invalid_text")
             return {"product": None}
-        return {
-            "product": localise(CATEGORY_NAMES, text, language(tracker))[:128],
-            "product_model": model,
+        found = {
+            e["entity"]: e.get("value")
+            for e in reversed((tracker.latest_message or {}).get("entities") or [])
         }
+        model = (
+            found.get("product_model")
+            or tracker.get_slot("product_model")
+            or parsing.find_model(text)
+        )
+        category = found.get("product") or text
+        product = localise(CATEGORY_NAMES, str(category), language(tracker))
+        if model and model.upper() not in product.upper():
+            product = f"{product} {model}"
+        return {"product": product[:128], "product_model": model}
 
     def validate_phone(self, value: Any, dispatcher, tracker: Tracker, domain) -> Slots:
         phone = parsing.normalise_phone(str(value or "")) or parsing.find_phone(str(value or ""))
@@ -123,7 +127,7 @@ class ValidateComplaintForm(_Validators):
             tracker.get_slot("requested_slot") is None
             and tracker.get_slot("complaint_details") is None
             and _latest_intent(tracker) == "file_complaint"
-            and _informative(text)
+            and parsing.describes_problem(text)
         ):
             return {"complaint_details": text}
         return {}
@@ -143,18 +147,20 @@ class ValidateServiceForm(_Validators):
         return "validate_service_form"
 
     async def extract_problem(self, dispatcher, tracker: Tracker, domain) -> Slots:
+        """The message that opened the request usually says what is wrong or wanted
+        ("my fridge is not cooling"); a button press does not, so then it is asked."""
         text = (tracker.latest_message or {}).get("text") or ""
         if (
-            tracker.get_slot("problem") is None
+            tracker.get_slot("requested_slot") is None
+            and tracker.get_slot("problem") is None
             and _latest_intent(tracker) == "request_service"
             and not text.startswith("/")
         ):
             return {"problem": text[:2000]}
         return {}
 
-    async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
-        # `problem` is kept when said, never asked for
-        return [s for s in domain_slots if s != "problem"]
+    def validate_problem(self, value, dispatcher, tracker, domain) -> Slots:
+        return self._text("problem", value, dispatcher, tracker)
 
     def validate_serial_or_order(self, value, dispatcher, tracker, domain) -> Slots:
         text = str(value or "").strip()

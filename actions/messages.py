@@ -24,12 +24,21 @@ def catalogue() -> dict[str, dict[str, Any]]:
     return yaml.safe_load(CATALOGUE.read_text(encoding="utf-8"))
 
 
+def _fill(payload: str, values: dict[str, Any]) -> str:
+    """A button payload with its `{placeholders}` filled in; its JSON braces stay as they are."""
+    for name, value in values.items():
+        payload = payload.replace("{" + name + "}", str(value))
+    return payload
+
+
 def render(key: str, lang: str, **values: Any) -> dict[str, Any]:
     """The message `key` in `lang` ("zh" or "en") with its placeholders filled in."""
     entry = catalogue()[key]
     message: dict[str, Any] = {"text": entry[lang].format(**values)}
     if entry.get("buttons"):
-        message["buttons"] = [{"title": b[lang], "payload": b["payload"]} for b in entry["buttons"]]
+        message["buttons"] = [
+            {"title": b[lang], "payload": _fill(b["payload"], values)} for b in entry["buttons"]
+        ]
     return message
 
 

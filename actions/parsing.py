@@ -115,6 +115,16 @@ _WEEKDAYS_ZH = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日
 _WEEKDAYS_EN = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 
+_TODAY = re.compile(
+    r"^(?:今天|今日|今早|今晚|刚才|刚刚)|^今天?(?:早上|上午|中午|下午|晚上)|"
+    r"^(?:today|this (?:morning|afternoon|evening)|tonight|just now|earlier today)\b"
+)
+# the shopping festivals customers date their purchases by: 双十一 (11 Nov) and the like
+_SHOPPING_DAYS = {"双十一": (11, 11), "双11": (11, 11), "双十二": (12, 12), "双12": (12, 12),
+                  "618": (6, 18)}  # fmt: skip
+_SHOPPING_DAY = re.compile(r"(今年|去年|前年)?的?(双十一|双11|双十二|双12|618)")
+
+
 def _zh_number(text: str) -> str:
     """Chinese numerals up to 99 → digits ("十五" → "15", "两" → "2")."""
 
@@ -148,6 +158,14 @@ def parse_past_date(text: str, today: date) -> date | None:
     found: date | None = None
     if "大前天" in text:
         found = today - timedelta(days=3)
+    elif _TODAY.search(lowered):
+        found = today
+    elif m := _SHOPPING_DAY.search(text):
+        year = {"今年": 0, "去年": 1, "前年": 2}.get(m.group(1) or "", 0)
+        month, day = _SHOPPING_DAYS[m.group(2)]
+        found = date(today.year - year, month, day)
+        if not m.group(1) and found > today:
+            found = found.replace(year=found.year - 1)
     elif "半年前" in text:
         found = _shift_months(today, 6)
     elif m := re.search(r"上(?:个)?(?:周|星期|礼拜)([一二三四五六日天末])", text):
@@ -187,6 +205,27 @@ def _midday(day: date):
     from datetime import datetime
 
     return datetime(day.year, day.month, day.day, 12)
+
+
+# --- does a request say what happened? -------------------------------------------------------
+
+# how customers ask to complain, without saying about what
+_STOCK_PHRASES = re.compile(
+    r"我(?:要|想)?(?:投诉|反映|反馈)(?:一下)?|你们的?(?:售后|客服|服务)?|投诉|"
+    r"\b(?:i(?:'d| would)? (?:like|want|wish|need) to|i'm|i am|i have to|let me)?\s*"
+    r"(?:make|file|lodge|raise|submit|register)?\s*(?:a\s+)?(?:formal\s+)?"
+    r"(?:complain(?:t|ing)?)(?:\s+about)?(?:\s+your)?(?:\s+(?:after[- ]?sales|service|company))?",
+    re.IGNORECASE,
+)
+
+
+def describes_problem(text: str) -> bool:
+    """Whether the message that opened a complaint also says what happened: what is left
+    after the stock phrases ("我要投诉", "I'd like to make a complaint about your service")
+    has at least 6 Chinese characters or 4 words."""
+    rest = _STOCK_PHRASES.sub(" ", fold_width(text or ""))
+    han = sum(1 for c in rest if "\u4e00" <= c <= "\u9fff")
+    return han >= 6 or len(re.findall(r"[A-Za-z]+", rest)) >= 4
 
 
 # --- product models -------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.messages import say
 
 ASKED_SLOTS = (
-    "product", "complaint_details", "occurred_on", "remedy", "phone", "service_type",
+    "product", "complaint_details", "occurred_on", "remedy", "phone", "service_type", "problem",
     "serial_or_order", "purchase_date", "address", "preferred_time", "ticket_ref",
     "phone_last4", "rating", "feedback_comment", "product_model", "recall_serial",
 )  # fmt: skip

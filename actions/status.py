@@ -56,4 +56,6 @@ class ActionShowStatus(Action):
             else "",
             timeline=timeline_text(entries, lang),
         )
+        if ticket["status"] == "resolved" and not ticket.get("feedback"):
+            say(dispatcher, tracker, "rate_prompt", ref=ref)
         return reset_form("status_form")

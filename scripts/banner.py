@@ -1,6 +1,6 @@
 """What `make run` prints before it starts the processes: where to open what.
 
-Run as `python -m scripts.banner --api-port PORT` from the project root.
+Run as `python -m scripts.banner --api-port PORT --rasa-port PORT` from the project root.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ def _shown(path: Path) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--api-port", default="8000")
+    parser.add_argument("--rasa-port", default="5005")
     args = parser.parse_args()
 
     settings = get_settings()
@@ -30,10 +31,12 @@ def main() -> None:
     else:
         token = _shown(settings.var_dir / "service_token")
     api = f"http://127.0.0.1:{args.api_port}"
+    rasa = f"http://127.0.0.1:{args.rasa_port}"
     print(
         f"""
   API docs (OpenAPI)   {api}/docs
   health check         {api}/healthz
+  talk to the bot      curl -s {rasa}/webhooks/rest/webhook -d '{{"sender": "me", "message": "你好"}}'
   database             {settings.safe_db_url}
   service token        {token}  (service clients send: Authorization: Bearer <token>)
   first admin          .venv/bin/python -m api create-user NAME --role admin

@@ -27,6 +27,9 @@ from api.seed import bootstrap
 from api.services import auth
 from api.settings import Settings
 
+# tests/actions run in the Rasa environment (`make test-actions`), not in this one
+collect_ignore = ["actions"]
+
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 SERVICE_TOKEN = "test-service-token"
 PASSWORD = "correct-horse-9"

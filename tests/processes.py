@@ -119,3 +119,26 @@ def stack(
             rasa_url = f"http://127.0.0.1:{rasa_port}"
             with running(rasa_cmd, env, f"{rasa_url}/status", "Rasa", 180, var_dir / "rasa.log"):
                 yield Stack(env["API_URL"], action_url, rasa_url, env)
+
+
+def service_client(stack: Stack) -> httpx.Client:
+    """The API as the bot's processes see it (the service token)."""
+    return httpx.Client(
+        base_url=f"{stack.api_url}/api/v1",
+        headers={"Authorization": f"Bearer {SERVICE_TOKEN}"},
+    )
+
+
+def staff_client(stack: Stack, name: str, role: str, password: str) -> httpx.Client:
+    """A staff account created with the CLI (as the README shows), logged in."""
+    subprocess.run(
+        [str(API_PYTHON), "-m", "api", "create-user", name, "--role", role,
+         "--password", password],
+        cwd=ROOT, env=stack.env, check=True, capture_output=True,
+    )  # fmt: skip
+    token = httpx.post(
+        f"{stack.api_url}/api/v1/auth/token", data={"username": name, "password": password}
+    ).json()["access_token"]
+    return httpx.Client(
+        base_url=f"{stack.api_url}/api/v1", headers={"Authorization": f"Bearer {token}"}
+    )

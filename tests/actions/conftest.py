@@ -7,7 +7,6 @@ tests/actions`); the API-side conftest one level up is not loaded here.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -52,29 +51,16 @@ def api_down(monkeypatch) -> None:
 
 
 @pytest.fixture
-def service(api) -> httpx.Client:
+def service(api) -> Iterator[httpx.Client]:
     """The API as a service client (the bot's token), for checking what actions did."""
-    with httpx.Client(
-        base_url=f"{api.api_url}/api/v1",
-        headers={"Authorization": f"Bearer {processes.SERVICE_TOKEN}"},
-    ) as client:
+    with processes.service_client(api) as client:
         yield client
 
 
 @pytest.fixture(scope="session")
-def staff(api) -> httpx.Client:
+def staff(api) -> Iterator[httpx.Client]:
     """A supervisor logged in to the API (to resolve tickets, be available for handoffs)."""
-    subprocess.run(
-        [str(processes.API_PYTHON), "-m", "api", "create-user", "lead", "--role", "supervisor",
-         "--password", PASSWORD],
-        cwd=processes.ROOT, env=api.env, check=True,
-    )  # fmt: skip
-    token = httpx.post(
-        f"{api.api_url}/api/v1/auth/token", data={"username": "lead", "password": PASSWORD}
-    ).json()["access_token"]
-    with httpx.Client(
-        base_url=f"{api.api_url}/api/v1", headers={"Authorization": f"Bearer {token}"}
-    ) as client:
+    with processes.staff_client(api, "lead", "supervisor", PASSWORD) as client:
         yield client
 
 

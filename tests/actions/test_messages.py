@@ -34,3 +34,11 @@ def test_render_picks_the_language_and_fills_in():
         "Yes, call me back",
         "No, thanks",
     ]
+
+
+def test_a_button_payload_gets_its_placeholders_and_keeps_its_json():
+    (button,) = render("rate_prompt", "zh", ref="CS-20261125-0001")["buttons"]
+    assert button["payload"] == '/give_feedback{"ticket_ref": "CS-20261125-0001"}'
+    assert render("ask_service_type", "en")["buttons"][0]["payload"] == (
+        '/request_service{"service_type":"repair"}'
+    )

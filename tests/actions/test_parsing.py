@@ -62,6 +62,12 @@ def test_ratings(text, rating):
     [
         ("昨天", date(2026, 11, 24)),
         ("大前天", date(2026, 11, 22)),
+        ("今天早上", TODAY),
+        ("刚刚", TODAY),
+        ("this morning", TODAY),
+        ("去年双十一买的", date(2025, 11, 11)),
+        ("双十一", date(2026, 11, 11)),
+        ("双十二", date(2025, 12, 12)),  # this year's is still to come
         ("三天前", date(2026, 11, 22)),
         ("上周一", date(2026, 11, 16)),
         ("上个月15号", date(2026, 10, 15)),
@@ -116,3 +122,20 @@ def test_says_none(text):
 )
 def test_language_follows_the_customer(text, current, language):
     assert detect(text, current) == language
+
+
+@pytest.mark.parametrize(
+    ("text", "says_what_happened"),
+    [
+        ("我要投诉", False),
+        ("我要投诉你们的售后", False),
+        ("I want to file a complaint", False),
+        ("I'd like to make a complaint about your after sales", False),
+        ("我要投诉，上周买的洗衣机漏水很严重，地板都泡了", True),
+        ("空调坏了三次了修不好，我要投诉", True),
+        ("I want to complain, my fridge stopped cooling after two weeks", True),
+        ("your technician was incredibly rude", True),
+    ],
+)
+def test_an_opening_that_says_what_happened_is_kept(text, says_what_happened):
+    assert parsing.describes_problem(text) is says_what_happened

@@ -77,6 +77,15 @@ async def test_the_status_shows_state_next_step_and_history():
     assert slot_values(events)["verified_ref"] is None  # asked again next time
 
 
+async def test_a_resolved_ticket_invites_a_rating(staff):
+    ref = await complaint("web:resolved")
+    await resolve(staff, ref)
+    t = tracker(slots={"ticket_ref": ref, "verified_ref": ref})
+    _, messages = await run(ActionShowStatus(), t)
+    assert "已解决" in messages[0]["text"]
+    assert messages[1]["buttons"][0]["payload"] == f'/give_feedback{{"ticket_ref": "{ref}"}}'
+
+
 async def test_an_unverified_status_request_shows_nothing():
     ref = await complaint("web:someone")
     t = tracker(slots={"ticket_ref": ref, "verification_failed": True})
