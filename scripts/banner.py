@@ -36,7 +36,7 @@ def main() -> None:
         f"""
   API docs (OpenAPI)   {api}/docs
   health check         {api}/healthz
-  talk to the bot      curl -s {rasa}/webhooks/rest/webhook -d '{{"sender": "me", "message": "你好"}}'
+  the assistant        {rasa}/webhooks/rest/webhook  (Rasa's REST channel; README: Talk to it)
   database             {settings.safe_db_url}
   service token        {token}  (service clients send: Authorization: Bearer <token>)
   first admin          .venv/bin/python -m api create-user NAME --role admin
