@@ -25,7 +25,7 @@ MODEL := models/current.tar.gz
 # everything the model is trained from: a change to any of these retrains it
 MODEL_INPUTS := config.yml domain.yml $(shell find data bot/nlu -type f \( -name '*.yml' -o -name '*.txt' -o -name '*.py' \) 2>/dev/null)
 
-.PHONY: help setup run migrate train validate test test-api test-actions test-stories lint fmt bench clean
+.PHONY: help setup run migrate train validate test test-api test-rasa test-stories lint fmt bench clean
 
 help: ## list the targets (this)
 	@echo "usage: make TARGET    (the two that matter: make run, make test)"
@@ -54,15 +54,16 @@ validate: $(RASA_VENV)/.installed ## rasa data validate --fail-on-warnings
 	@echo "==> rasa data validate --fail-on-warnings"
 	@$(RASA) data validate --fail-on-warnings --quiet
 
-test: setup lint validate $(MODEL) test-api test-actions test-stories ## set up, lint, validate, train if needed, then every test
+test: setup lint validate $(MODEL) test-api test-rasa test-stories ## set up, lint, validate, train if needed, then every test
 
 test-api: $(VENV)/.installed ## pytest: API, e2e (real processes, the trained model)
 	@echo "==> pytest (API, end to end)"
 	@$(PY) -m pytest
 
-test-actions: $(RASA_VENV)/.installed ## pytest of actions/ in the Rasa environment, against the real API
-	@echo "==> pytest tests/actions (Rasa environment)"
-	@PYTHONPATH=. $(RASA_VENV)/bin/python -m pytest tests/actions --confcutdir tests/actions -p no:cacheprovider
+test-rasa: $(RASA_VENV)/.installed ## pytest in the Rasa environment: actions/ against the real API, bot/nlu/
+	@echo "==> pytest tests/actions tests/nlu (Rasa environment)"
+	@PYTHONPATH=. $(RASA_VENV)/bin/python -m pytest tests/actions tests/nlu \
+	  --confcutdir tests/actions -p no:cacheprovider -W ignore::DeprecationWarning
 
 test-stories: $(MODEL) ## rasa test: the test stories against the model, the action server and the API
 	@echo "==> rasa test --fail-on-prediction-errors (tests/stories)"

@@ -4,6 +4,7 @@ for, reopens or escalates the ticket (the API decides) and is offered a human.""
 from __future__ import annotations
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backend import BackendRefused, BackendUnavailable, backend
@@ -36,15 +37,10 @@ class ActionSubmitFeedback(Action):
         except BackendUnavailable:
             say(dispatcher, tracker, "backend_down")
             return reset_form("feedback_form")
-        if rating <= 2:
-            zh, en = OUTCOME["reopened" if result["reopened"] else "escalated"]
-            say(
-                dispatcher,
-                tracker,
-                "feedback_unhappy",
-                ref=ref,
-                outcome=en if language(tracker) == "en" else zh,
-            )
-        else:
+        if rating > 2:
             say(dispatcher, tracker, "feedback_thanks", rating=rating)
-        return reset_form("feedback_form")
+            return reset_form("feedback_form")
+        zh, en = OUTCOME["reopened" if result["reopened"] else "escalated"]
+        outcome = en if language(tracker) == "en" else zh
+        say(dispatcher, tracker, "feedback_unhappy", ref=ref, outcome=outcome)
+        return [*reset_form("feedback_form"), SlotSet("feedback_outcome", "unhappy")]

@@ -53,6 +53,8 @@ FORM_SLOTS = {
     "recall_form": ["product_model", "recall_serial", "recall_affected", "phone"],
     "callback_form": ["phone"],
 }  # fmt: skip
+# what the bot offered and awaits a yes or no to (see data/rules.yml)
+OFFER_SLOTS = ("handoff_outcome", "feedback_outcome")
 MIN_TEXT = 4  # characters: "漏水了" is enough, "a" is not
 
 
@@ -87,7 +89,7 @@ class _Validators(FormValidationAction):
         model = (
             found.get("product_model")
             or tracker.get_slot("product_model")
-            or parsing.find_model(text)
+            or parsing.find_code(text)
         )
         category = found.get("product") or text
         product = localise(CATEGORY_NAMES, str(category), language(tracker))
@@ -229,7 +231,9 @@ class ValidateFeedbackForm(_VerifiedTicket):
         return "validate_feedback_form"
 
     def validate_rating(self, value, dispatcher, tracker, domain) -> Slots:
-        rating = parsing.parse_rating(str(value or ""))
+        # the whole message first: "2 out of 5" may come as two entities, "2" and "5"
+        text = (tracker.latest_message or {}).get("text") or ""
+        rating = parsing.parse_rating(text) or parsing.parse_rating(str(value or ""))
         if rating is None:
             say(dispatcher, tracker, "invalid_rating")
         return {"rating": str(rating) if rating else None}
@@ -254,16 +258,23 @@ class ActionCancelForm(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         form = (tracker.active_loop or {}).get("name")
-        if form is None and tracker.get_slot("handoff_outcome") == "no_agent":
-            say(dispatcher, tracker, "utter_anything_else")  # declined the call-back
-        else:
-            say(dispatcher, tracker, "cancelled")
-        events = [
-            ActiveLoop(None),
-            SlotSet("requested_slot", None),
-            SlotSet("handoff_outcome", None),
-        ]
+        say(dispatcher, tracker, "cancelled")
+        events = [ActiveLoop(None), SlotSet("requested_slot", None)]
         return events + [SlotSet(slot, None) for slot in FORM_SLOTS.get(form, [])]
+
+
+class ActionDeclineOffer(Action):
+    """The customer said no to what the bot offered (a call-back when no agent was free,
+    an agent after a low rating): nothing is done, and the offer is forgotten."""
+
+    def name(self) -> str:
+        return "action_decline_offer"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        dispatcher.utter_message(response="utter_anything_else")  # a domain response
+        return [SlotSet(slot, None) for slot in OFFER_SLOTS if tracker.get_slot(slot)]
 
 
 def reset_form(form: str) -> list[dict[str, Any]]:

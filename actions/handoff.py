@@ -69,6 +69,8 @@ class ActionHandoff(Action):
 
     async def run(self, dispatcher, tracker: Tracker, domain) -> list[dict[str, Any]]:
         events = await hand_off(dispatcher, tracker, reason="customer_request")
+        if tracker.get_slot("feedback_outcome"):  # the agent offered after a low rating
+            events.append(SlotSet("feedback_outcome", None))
         if tracker.active_loop.get("name"):
             events += [ActiveLoop(None), SlotSet("requested_slot", None)]
         return events

@@ -117,11 +117,20 @@ _WEEKDAYS_EN = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturda
 
 _TODAY = re.compile(
     r"^(?:今天|今日|今早|今晚|刚才|刚刚)|^今天?(?:早上|上午|中午|下午|晚上)|"
-    r"^(?:today|this (?:morning|afternoon|evening)|tonight|just now|earlier today)\b"
+    r"\b(?:today|this (?:morning|afternoon|evening)|tonight|just now)\b"
 )
 # the shopping festivals customers date their purchases by: 双十一 (11 Nov) and the like
 _SHOPPING_DAYS = {"双十一": (11, 11), "双11": (11, 11), "双十二": (12, 12), "双12": (12, 12),
                   "618": (6, 18)}  # fmt: skip
+_YEARS_BACK = {"今年": 0, "去年": 1, "前年": 2}
+# what customers add around a date: "it happened yesterday evening", "去年10月左右买的"
+_FILLER = re.compile(
+    r"^(?:it\s+(?:happened|was|started|began)|happened|since|about|around|roughly|maybe)\s+|"
+    r"\s*\b(?:in\s+the\s+)?(?:morning|afternoon|evening|night)\b|"
+    r"(?<=[天日号])(?:早上|上午|中午|下午|晚上|凌晨|傍晚|夜里)|"
+    r"左右|前后|大概|大约|差不多|的时候|买的|发生的|开始的|坏的|[。.!！]+$",
+    re.IGNORECASE,
+)
 _SHOPPING_DAY = re.compile(r"(今年|去年|前年)?的?(双十一|双11|双十二|双12|618)")
 
 
@@ -152,16 +161,17 @@ def parse_past_date(text: str, today: date) -> date | None:
     absolute ("2026年3月5日", "5 March 2026", "10月3日") or relative ("上个月", "上周一",
     "三天前", "大前天", "半年前", "last Monday", "2 weeks ago"). None if unreadable or future."""
     text = fold_width(text or "").strip()
+    if _TODAY.search(text.lower()):
+        return today
+    text = _FILLER.sub("", text).strip()
     if not text:
         return None
     lowered = text.lower()
     found: date | None = None
     if "大前天" in text:
         found = today - timedelta(days=3)
-    elif _TODAY.search(lowered):
-        found = today
     elif m := _SHOPPING_DAY.search(text):
-        year = {"今年": 0, "去年": 1, "前年": 2}.get(m.group(1) or "", 0)
+        year = _YEARS_BACK.get(m.group(1), 0)
         month, day = _SHOPPING_DAYS[m.group(2)]
         found = date(today.year - year, month, day)
         if not m.group(1) and found > today:
@@ -179,13 +189,16 @@ def parse_past_date(text: str, today: date) -> date | None:
         previous = _shift_months(today.replace(day=1), 1)
         if 1 <= day <= calendar.monthrange(previous.year, previous.month)[1]:
             found = previous.replace(day=day)
-    elif m := re.fullmatch(r"(?:(\d{4})年)?(\d{1,2})月(\d{1,2})[日号]?", _zh_number(text)):
-        year = int(m.group(1)) if m.group(1) else today.year
+    elif m := re.fullmatch(
+        r"(?:(\d{4})年|(今年|去年|前年))?(\d{1,2})月份?(?:(\d{1,2})[日号]?)?", _zh_number(text)
+    ):
+        # "10月3日", "2026年3月5日", "去年10月" (a month alone: its first day)
+        year = int(m.group(1)) if m.group(1) else today.year - _YEARS_BACK.get(m.group(2), 0)
         try:
-            found = date(year, int(m.group(2)), int(m.group(3)))
+            found = date(year, int(m.group(3)), int(m.group(4) or 1))
         except ValueError:
             return None
-        if not m.group(1) and found > today:
+        if not (m.group(1) or m.group(2)) and found > today:
             found = found.replace(year=year - 1)
     if found is None:
         parsed = dateparser.parse(
@@ -228,14 +241,15 @@ def describes_problem(text: str) -> bool:
     return han >= 6 or len(re.findall(r"[A-Za-z]+", rest)) >= 4
 
 
-# --- product models -------------------------------------------------------------------------
+# --- product models, serials, batches --------------------------------------------------------
 
 _CODE = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
 
 
-def find_model(text: str) -> str | None:
-    """A model-like code in the text ("KFR-35GW", "65E3N", "xqg100-b14"), upper-cased:
-    letters and digits (hyphens allowed), at least four characters, not a ticket ref."""
+def find_code(text: str) -> str | None:
+    """A product code in the text — a model ("KFR-35GW", "xqg100-b14"), a serial
+    ("序列号GW13-2404-00458") or a batch ("batch 2026W18") — upper-cased: letters and
+    digits (hyphens allowed), at least four characters, not a ticket ref."""
     for code in _CODE.findall(fold_width(text or "")):
         if (
             len(code) >= 4

@@ -50,7 +50,7 @@ class ValidateRecallForm(_Validators):
         return needed
 
     async def validate_product_model(self, value, dispatcher, tracker: Tracker, domain) -> Slots:
-        model = parsing.find_model(str(value or "")) or str(value or "").strip()
+        model = parsing.find_code(str(value or "")) or str(value or "").strip()
         try:
             found = await backend().lookup_recall(model, None)
         except BackendRefused:
@@ -67,9 +67,10 @@ class ValidateRecallForm(_Validators):
         return slots
 
     async def validate_recall_serial(self, value, dispatcher, tracker: Tracker, domain) -> Slots:
-        serial = str(value or "").strip()
-        if serial == "-":
+        text = str(value or "").strip()
+        if text == "-":
             return {}
+        serial = parsing.find_code(text) or text  # "序列号GW13-…" → "GW13-…"
         try:
             found = await backend().lookup_recall(tracker.get_slot("product_model"), serial)
         except (BackendUnavailable, BackendRefused):

@@ -65,6 +65,11 @@ def test_ratings(text, rating):
         ("今天早上", TODAY),
         ("刚刚", TODAY),
         ("this morning", TODAY),
+        ("it happened this morning", TODAY),
+        ("yesterday evening", date(2026, 11, 24)),
+        ("昨天晚上", date(2026, 11, 24)),
+        ("去年10月买的", date(2025, 10, 1)),  # a month alone: its first day
+        ("12月", date(2025, 12, 1)),
         ("去年双十一买的", date(2025, 11, 11)),
         ("双十一", date(2026, 11, 11)),
         ("双十二", date(2025, 12, 12)),  # this year's is still to come
@@ -93,10 +98,11 @@ def test_past_dates(text, day):
 @pytest.mark.parametrize(
     ("text", "model"),
     [("我的KFR-35GW空调", "KFR-35GW"), ("65e3n电视", "65E3N"), ("xqg100-b14", "XQG100-B14"),
-     ("CS-20261124-0007", None), ("my washer", None), ("2026年", None)],
+     ("CS-20261124-0007", None), ("my washer", None), ("2026年", None),
+     ("序列号GW13-2404-00458", "GW13-2404-00458"), ("batch 2026w18", "2026W18")],
 )  # fmt: skip
-def test_models(text, model):
-    assert parsing.find_model(text) == model
+def test_codes(text, model):
+    assert parsing.find_code(text) == model
 
 
 @pytest.mark.parametrize("text", ["没有", "不知道", "none", "N/A", "don't know", "no."])

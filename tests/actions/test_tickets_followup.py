@@ -7,7 +7,12 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.feedback import ActionSubmitFeedback
-from actions.forms import ActionCancelForm, ValidateFeedbackForm, ValidateStatusForm
+from actions.forms import (
+    ActionCancelForm,
+    ActionDeclineOffer,
+    ValidateFeedbackForm,
+    ValidateStatusForm,
+)
 from actions.handoff import ActionFallback, ActionHandoff, ActionSubmitCallback
 from actions.recall import ActionRecallResult, ValidateRecallForm
 from actions.service_requests import ActionSubmitComplaint
@@ -131,10 +136,27 @@ async def test_a_low_rating_apologises_reopens_and_offers_a_human(service, staff
     ref = await complaint("web:unhappy")
     await resolve(staff, ref)
     slots = {"verified_ref": ref, "ticket_ref": ref, "rating": "1", "language": "en"}
-    _, messages = await run(ActionSubmitFeedback(), tracker(slots=slots))
+    events, messages = await run(ActionSubmitFeedback(), tracker(slots=slots))
     assert "sorry" in messages[0]["text"] and "reopened" in messages[0]["text"]
     assert messages[0]["buttons"][0]["payload"] == "/request_human"
     assert service.get(f"/tickets/{ref}").json()["status"] != "resolved"
+    assert slot_values(events)["feedback_outcome"] == "unhappy"  # a "yes" now hands off
+
+
+async def test_declining_an_offer_forgets_it():
+    offered = tracker(slots={"feedback_outcome": "unhappy"})
+    events, messages = await run(ActionDeclineOffer(), offered)
+    assert slot_values(events) == {"feedback_outcome": None}
+    assert messages[0]["response"] == "utter_anything_else"
+    callback = tracker(slots={"handoff_outcome": "no_agent"})
+    events, _ = await run(ActionDeclineOffer(), callback)
+    assert slot_values(events) == {"handoff_outcome": None}
+
+
+async def test_the_agent_accepted_after_a_low_rating_closes_the_offer():
+    t = tracker(text="yes", intent="affirm", slots={"feedback_outcome": "unhappy"})
+    events, _ = await run(ActionHandoff(), t)
+    assert slot_values(events)["feedback_outcome"] is None
 
 
 async def test_rating_validation():
@@ -142,6 +164,8 @@ async def test_rating_validation():
     assert (await validate(v, "rating", "五星", tracker()))[0] == {"rating": "5"}
     slots, messages = await validate(v, "rating", "great", tracker())
     assert slots == {"rating": None} and "1 到 5" in messages[0]["text"]
+    split = tracker(text="2 out of 5")  # the model may give two entities, "2" and "5"
+    assert (await validate(v, "rating", "5", split))[0] == {"rating": "2"}
 
 
 # --- recall ------------------------------------------------------------------------------------
@@ -152,8 +176,8 @@ async def test_a_unit_in_the_recall_range_is_told_and_gets_a_recall_order(servic
     model_slots, _ = await validate(v, "product_model", "jsq25-13wh", tracker())
     assert model_slots == {"product_model": "JSQ25-13WH"}  # the serial decides
     t = tracker(slots=model_slots, form="recall_form")
-    serial_slots, messages = await validate(v, "recall_serial", "GW13-2404-00321", t)
-    assert serial_slots["recall_affected"] is True
+    serial_slots, messages = await validate(v, "recall_serial", "序列号：GW13-2404-00321", t)
+    assert serial_slots == {"recall_serial": "GW13-2404-00321", "recall_affected": True}
     assert "RC-2026-001" in messages[0]["text"] and "点火控制器" in messages[0]["text"]
     required = await v.required_slots([], None, tracker(slots={**model_slots, **serial_slots}), {})
     assert required == ["product_model", "phone"]

@@ -142,7 +142,6 @@ def test_a_safety_complaint_goes_to_an_agent(stack, service, agent):
         customer = Customer(stack)
         customer.converse(
             "我要投诉，燃气热水器漏气，屋里全是煤气味",
-            "热水器 JSQ25-13WH",
             "今天早上",
             "马上派人来处理",
             "13700001111",
