@@ -274,7 +274,7 @@ class ActionDeclineOffer(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         dispatcher.utter_message(response="utter_anything_else")  # a domain response
-        return [SlotSet(slot, None) for slot in OFFER_SLOTS if tracker.get_slot(slot)]
+        return [SlotSet(slot, None) for slot in OFFER_SLOTS]
 
 
 def reset_form(form: str) -> list[dict[str, Any]]:

@@ -69,11 +69,20 @@ class ActionHandoff(Action):
 
     async def run(self, dispatcher, tracker: Tracker, domain) -> list[dict[str, Any]]:
         events = await hand_off(dispatcher, tracker, reason="customer_request")
-        if tracker.get_slot("feedback_outcome"):  # the agent offered after a low rating
-            events.append(SlotSet("feedback_outcome", None))
         if tracker.active_loop.get("name"):
             events += [ActiveLoop(None), SlotSet("requested_slot", None)]
         return events
+
+
+class ActionAcceptAgentOffer(Action):
+    """ "Yes" to the agent offered after a low rating (S4.6, S9.2)."""
+
+    def name(self) -> str:
+        return "action_accept_agent_offer"
+
+    async def run(self, dispatcher, tracker: Tracker, domain) -> list[dict[str, Any]]:
+        events = await hand_off(dispatcher, tracker, reason="low_rating")
+        return [*events, SlotSet("feedback_outcome", None)]
 
 
 class ActionFallback(Action):

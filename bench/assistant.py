@@ -13,13 +13,13 @@ of 127.0.0.1. This process is the load generator (httpx, not inside any server).
 - **reply**: `POST /webhooks/rest/webhook {"sender": …, "message": …}` from
   `--concurrency` concurrent conversations (distinct senders, each sending its turns one
   after the other; by default with no pause, `--think` adds a customer's reading and
-  typing time between turns). Every conversation is the same realistic path: a
-  greeting, an FAQ question, then a complaint filled turn by turn (product, what
-  happened, when, the remedy wanted, a phone number) and confirmed, upon which the action
-  server creates the ticket through the API. Even-numbered conversations are in Chinese,
-  odd ones in English. So a turn exercises the model, the dialogue policies, the action
-  server (the `language` slot's custom mapping, the form validation, the questions) and,
-  at the end, the API.
+  typing time between turns and staggers the conversations' starts). Every conversation
+  is the same realistic path: a greeting, an FAQ question, then a complaint filled turn
+  by turn (product, what happened, when, the remedy wanted, a phone number) and
+  confirmed, upon which the action server creates the ticket through the API.
+  Even-numbered conversations are in Chinese, odd ones in English. So a turn exercises
+  the model, the dialogue policies, the action server (the `language` slot's custom
+  mapping, the form validation, the questions) and, at the end, the API.
 
 The flow is verified, outside the timed requests: each conversation must end with a
 reply quoting its ticket reference (`CS-…`), the ticket must exist in the API, and Rasa's
@@ -341,14 +341,16 @@ async def reply_phase(
             outcome.replies.append([m.get("text") or "" for m in response.json()])
         return outcome
 
-    async def worker() -> None:
+    async def worker(number: int) -> None:
         nonlocal next_index
+        if args.think:  # customers do not all arrive in the same millisecond
+            await asyncio.sleep(args.think * random.Random(number).random())
         while next_index < len(convs) and time.perf_counter() < deadline:
             conv = convs[next_index]
             next_index += 1
             outcomes.append(await talk(conv))
 
-    await asyncio.gather(*(worker() for _ in range(args.concurrency)))
+    await asyncio.gather(*(worker(number) for number in range(args.concurrency)))
     seconds = time.perf_counter() - started
     latencies = [latency for outcome in outcomes for latency in outcome.latencies]
     phase = summarise(latencies, errors, seconds, cpu.since(cpu_before), next_index < len(convs))

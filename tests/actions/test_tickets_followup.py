@@ -13,7 +13,12 @@ from actions.forms import (
     ValidateFeedbackForm,
     ValidateStatusForm,
 )
-from actions.handoff import ActionFallback, ActionHandoff, ActionSubmitCallback
+from actions.handoff import (
+    ActionAcceptAgentOffer,
+    ActionFallback,
+    ActionHandoff,
+    ActionSubmitCallback,
+)
 from actions.recall import ActionRecallResult, ValidateRecallForm
 from actions.service_requests import ActionSubmitComplaint
 from actions.status import ActionShowStatus
@@ -146,17 +151,16 @@ async def test_a_low_rating_apologises_reopens_and_offers_a_human(service, staff
 async def test_declining_an_offer_forgets_it():
     offered = tracker(slots={"feedback_outcome": "unhappy"})
     events, messages = await run(ActionDeclineOffer(), offered)
-    assert slot_values(events) == {"feedback_outcome": None}
+    assert slot_values(events) == {"feedback_outcome": None, "handoff_outcome": None}
     assert messages[0]["response"] == "utter_anything_else"
-    callback = tracker(slots={"handoff_outcome": "no_agent"})
-    events, _ = await run(ActionDeclineOffer(), callback)
-    assert slot_values(events) == {"handoff_outcome": None}
 
 
-async def test_the_agent_accepted_after_a_low_rating_closes_the_offer():
-    t = tracker(text="yes", intent="affirm", slots={"feedback_outcome": "unhappy"})
-    events, _ = await run(ActionHandoff(), t)
-    assert slot_values(events)["feedback_outcome"] is None
+async def test_yes_to_the_agent_after_a_low_rating_hands_off(service):
+    t = tracker(
+        text="yes", intent="affirm", slots={"feedback_outcome": "unhappy"}, sender="web:low"
+    )
+    events, _ = await run(ActionAcceptAgentOffer(), t)
+    assert slot_values(events) == {"handoff_outcome": "no_agent", "feedback_outcome": None}
 
 
 async def test_rating_validation():
