@@ -60,9 +60,9 @@ test-api: $(VENV)/.installed ## pytest: API, e2e (real processes, the trained mo
 	@echo "==> pytest (API, end to end)"
 	@$(PY) -m pytest
 
-test-rasa: $(RASA_VENV)/.installed ## pytest in the Rasa environment: actions/ against the real API, bot/nlu/
-	@echo "==> pytest tests/actions tests/nlu (Rasa environment)"
-	@PYTHONPATH=. $(RASA_VENV)/bin/python -m pytest tests/actions tests/nlu \
+test-rasa: $(RASA_VENV)/.installed ## pytest in the Rasa environment: actions/ against the real API, what Rasa loads from bot/
+	@echo "==> pytest tests/actions tests/rasa_server (Rasa environment)"
+	@PYTHONPATH=. $(RASA_VENV)/bin/python -m pytest tests/actions tests/rasa_server \
 	  --confcutdir tests/actions -p no:cacheprovider -W ignore::DeprecationWarning
 
 test-stories: $(MODEL) ## rasa test: the test stories against the model, the action server and the API

@@ -8,18 +8,20 @@ SQLite database under a temporary VAR_DIR, the action server, and `rasa run` wit
 snapshot of `models/current.tar.gz`), each process in its own environment on a free port
 of 127.0.0.1. This process is the load generator (httpx, not inside any server).
 
-- **baseline** (`parse`): bare model parsing, `POST /model/parse {"text": …}`, from
-  `--concurrency` clients, over the very messages the conversations send.
 - **reply**: `POST /webhooks/rest/webhook {"sender": …, "message": …}` from
   `--concurrency` concurrent conversations (distinct senders, each sending its turns one
-  after the other; by default with no pause, `--think` adds a customer's reading and
-  typing time between turns and staggers the conversations' starts). Every conversation
-  is the same realistic path: a greeting, an FAQ question, then a complaint filled turn
-  by turn (product, what happened, when, the remedy wanted, a phone number) and
-  confirmed, upon which the action server creates the ticket through the API.
-  Even-numbered conversations are in Chinese, odd ones in English. So a turn exercises
-  the model, the dialogue policies, the action server (the `language` slot's custom
-  mapping, the form validation, the questions) and, at the end, the API.
+  after the other, with `--think` seconds ±50 % between a reply and the next turn — a
+  customer reading and typing, 3 s by default — and staggered starts; `--think 0` sends
+  the turns back to back, a saturation figure rather than a conversation).
+- **baseline** (`parse`): bare model parsing, `POST /model/parse {"text": …}`, of the
+  same texts with the same pacing and concurrency.
+
+Every conversation is the same realistic path: a greeting, an FAQ question, then a
+complaint filled turn by turn (product, what happened, when, the remedy wanted, a phone
+number) and confirmed, upon which the action server creates the ticket through the API.
+Even-numbered conversations are in Chinese, odd ones in English. So a turn exercises the
+model, the dialogue policies, the action server (the `language` slot's custom mapping,
+the form validation, the questions) and, at the end, the API.
 
 The flow is verified, outside the timed requests: each conversation must end with a
 reply quoting its ticket reference (`CS-…`), the ticket must exist in the API, and Rasa's
@@ -271,45 +273,20 @@ class CpuMeter:
         return {name: now[name] - before[name] for name in now}
 
 
-async def parse_phase(
-    client: httpx.AsyncClient, texts: list[str], args: argparse.Namespace, cpu: CpuMeter
-) -> Phase:
-    """Every text once through `POST /model/parse`, from `--concurrency` workers."""
-    latencies: list[float] = []
-    errors = 0
-    next_index = 0
-    cpu_before = cpu.read()
-    started = time.perf_counter()
-    deadline = started + args.time_limit
-
-    async def worker() -> None:
-        nonlocal next_index, errors
-        while next_index < len(texts) and time.perf_counter() < deadline:
-            text = texts[next_index]
-            next_index += 1
-            t0 = time.perf_counter()
-            try:
-                response = await client.post("/model/parse", json={"text": text})
-            except httpx.HTTPError:
-                errors += 1
-                continue
-            latencies.append(time.perf_counter() - t0)
-            if not response.is_success or "intent" not in response.json():
-                errors += 1
-
-    await asyncio.gather(*(worker() for _ in range(args.concurrency)))
-    seconds = time.perf_counter() - started
-    return summarise(latencies, errors, seconds, cpu.since(cpu_before), next_index < len(texts))
+PARSE, REPLY = "/model/parse", "/webhooks/rest/webhook"
 
 
-async def reply_phase(
+async def run_phase(
     client: httpx.AsyncClient,
     convs: list[Conversation],
     args: argparse.Namespace,
     cpu: CpuMeter,
+    endpoint: str,
 ) -> tuple[Phase, list[Outcome]]:
     """`--concurrency` workers, each taking the next conversation and sending its turns in
-    order through the REST channel; returns the phase's figures and what each got back."""
+    order, with the same pacing for both endpoints: to `REPLY` (Rasa's REST channel, the
+    whole dialogue) or to `PARSE` (the baseline: the model's NLU only, the same texts).
+    Returns the phase's figures and what each conversation got back."""
     outcomes: list[Outcome] = []
     errors = 0
     next_index = 0
@@ -324,11 +301,14 @@ async def reply_phase(
         for index, turn in enumerate(conv.turns):
             if index and args.think:  # the customer reads the reply and types the next one
                 await asyncio.sleep(args.think * pause.uniform(0.5, 1.5))
+            body = (
+                {"sender": conv.sender, "message": turn.text}
+                if endpoint == REPLY
+                else {"text": turn.text}
+            )
             t0 = time.perf_counter()
             try:
-                response = await client.post(
-                    "/webhooks/rest/webhook", json={"sender": conv.sender, "message": turn.text}
-                )
+                response = await client.post(endpoint, json=body)
             except httpx.HTTPError as exc:
                 errors += 1
                 outcome.errors.append(f"{turn.step}: {exc!r}")
@@ -338,7 +318,8 @@ async def reply_phase(
                 errors += 1
                 outcome.errors.append(f"{turn.step}: HTTP {response.status_code}")
                 break
-            outcome.replies.append([m.get("text") or "" for m in response.json()])
+            if endpoint == REPLY:
+                outcome.replies.append([m.get("text") or "" for m in response.json()])
         return outcome
 
     async def worker(number: int) -> None:
@@ -451,26 +432,6 @@ class BrokenFlow(Exception):
     """The conversations did not take the scripted path: the figures would be wrong."""
 
 
-def server_pids(stack: processes.Stack) -> dict[str, int]:
-    """The pids of the three servers `processes.stack` started: our child processes,
-    told apart by the `--port` on their command line."""
-    urls = {"api": stack.api_url, "actions": stack.action_url, "rasa": stack.rasa_url}
-    by_port = {(url or "").rsplit(":", 1)[-1]: name for name, url in urls.items()}
-    found: dict[str, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
-            port = argv[argv.index("--port") + 1] if "--port" in argv else None
-        except (OSError, ValueError, IndexError):
-            continue
-        if ppid == os.getpid() and port in by_port:
-            found[by_port[port]] = int(entry.name)
-    return found
-
-
 def snapshot_model(workdir: Path) -> tuple[Path, str]:
     """A copy of the trained model (a retrain may rewrite it while this runs) and a line
     naming it."""
@@ -504,7 +465,7 @@ def stdout_to_stderr() -> Iterator[None]:
 
 
 async def drive(stack: processes.Stack, run: Run, args: argparse.Namespace) -> None:
-    cpu = CpuMeter(server_pids(stack))
+    cpu = CpuMeter(stack.pids)
     missing = set(PROCESS_NAMES) - set(cpu.pids)
     if missing:
         log(f"note: no pid found for {', '.join(sorted(missing))}: its CPU time shows as nan")
@@ -538,8 +499,8 @@ async def drive(stack: processes.Stack, run: Run, args: argparse.Namespace) -> N
         if args.warmup:
             convs = conversations("warmup", args.warmup, seed=0)
             t0 = time.perf_counter()
-            await parse_phase(rasa, [t.text for c in convs for t in c.turns], args, cpu)
-            _, outcomes = await reply_phase(rasa, convs, args, cpu)
+            await run_phase(rasa, convs, args, cpu, PARSE)
+            _, outcomes = await run_phase(rasa, convs, args, cpu, REPLY)
             await checked("warm-up", outcomes)
             log(
                 f"warm-up: {len(convs)} conversations, every one reached its ticket "
@@ -547,10 +508,9 @@ async def drive(stack: processes.Stack, run: Run, args: argparse.Namespace) -> N
             )
         for round_no in range(1, args.rounds + 1):
             convs = conversations(f"r{round_no}", args.conversations, seed=round_no)
-            texts = [turn.text for conv in convs for turn in conv.turns]
-            parse = await parse_phase(rasa, texts, args, cpu)
+            parse, _ = await run_phase(rasa, convs, args, cpu, PARSE)
             report_phase(round_no, "parse", parse)
-            reply, outcomes = await reply_phase(rasa, convs, args, cpu)
+            reply, outcomes = await run_phase(rasa, convs, args, cpu, REPLY)
             report_phase(round_no, "reply", reply)
             await checked(f"round {round_no}", outcomes)
             run.rounds.append(Round(parse, reply))
@@ -563,17 +523,15 @@ async def drive(stack: processes.Stack, run: Run, args: argparse.Namespace) -> N
 def bench(args: argparse.Namespace) -> tuple[Run, Path]:
     workdir = Path(tempfile.mkdtemp(prefix="bench-assistant-"))
     keep = args.keep
-    trained_model = processes.MODEL
     try:
         model, name = snapshot_model(workdir)
         log(f"model: {name}")
         run = Run(model=name)
-        processes.MODEL = model  # stack() starts Rasa with processes.MODEL
         with contextlib.ExitStack() as servers:
             log("starting the API, the action server and Rasa (about a minute) …")
             t0 = time.perf_counter()
             with stdout_to_stderr():
-                stack = servers.enter_context(processes.stack(workdir / "var"))
+                stack = servers.enter_context(processes.stack(workdir / "var", model=model))
             log(f"stack up in {time.perf_counter() - t0:.0f} s; logs in {workdir / 'var'}")
             asyncio.run(drive(stack, run, args))
     except KeyboardInterrupt:
@@ -583,7 +541,6 @@ def bench(args: argparse.Namespace) -> tuple[Run, Path]:
         log(f"kept for inspection: {workdir / 'var'} (api.log, actions.log, rasa.log)")
         raise
     finally:
-        processes.MODEL = trained_model
         if not keep:
             shutil.rmtree(workdir, ignore_errors=True)
     return run, workdir
@@ -692,9 +649,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--think",
         type=float,
-        default=0.0,
+        default=3.0,
         metavar="SECONDS",
-        help="mean pause between a reply and the next turn, ±50%% (default 0: none)",
+        help="mean pause between a reply and the next turn, ±50%% (default 3: a customer "
+        "reading and typing; 0: requests back to back, a stress figure)",
     )
     parser.add_argument(
         "--warmup",

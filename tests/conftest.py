@@ -27,8 +27,8 @@ from api.seed import bootstrap
 from api.services import auth
 from api.settings import Settings
 
-# tests/actions and tests/nlu run in the Rasa environment (`make test-rasa`), not in this one
-collect_ignore = ["actions", "nlu"]
+# tests/actions and tests/rasa_server run in the Rasa environment (`make test-rasa`)
+collect_ignore = ["actions", "rasa_server"]
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 SERVICE_TOKEN = "test-service-token"

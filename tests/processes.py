@@ -68,6 +68,7 @@ class Stack:
     action_url: str | None
     rasa_url: str | None
     env: dict[str, str]
+    pids: dict[str, int]  # "api", "actions", "rasa": the servers' process ids
 
 
 def base_env(var_dir: Path, database_url: str | None = None) -> dict[str, str]:
@@ -91,9 +92,15 @@ def base_env(var_dir: Path, database_url: str | None = None) -> dict[str, str]:
 
 @contextmanager
 def stack(
-    var_dir: Path, *, database_url: str | None = None, rasa: bool = True, actions: bool = True
+    var_dir: Path,
+    *,
+    database_url: str | None = None,
+    rasa: bool = True,
+    actions: bool = True,
+    model: Path = MODEL,
 ) -> Iterator[Stack]:
-    """The API (migrated, demo catalogue), and optionally the action server and Rasa."""
+    """The API (migrated, demo catalogue), and optionally the action server and Rasa
+    (started as the Procfile starts it, with `model`)."""
     var_dir.mkdir(parents=True, exist_ok=True)
     env = base_env(var_dir, database_url)
     subprocess.run([str(API_PYTHON), "-m", "api", "migrate"], cwd=ROOT, env=env, check=True)
@@ -103,22 +110,27 @@ def stack(
     api_cmd = [str(API_PYTHON), "-m", "uvicorn", "api.main:app", "--port", str(api_port)]
     action_cmd = [str(RASA_PYTHON), "-m", "rasa_sdk", "--actions", "actions",
                   "--port", str(action_port)]  # fmt: skip
-    rasa_cmd = [str(RASA_PYTHON), "-m", "rasa", "run", "--enable-api", "-i", "127.0.0.1",
-                "--port", str(rasa_port), "--model", str(MODEL),
+    rasa_cmd = [str(RASA_PYTHON), "-m", "bot.rasa_server", "run", "--enable-api",
+                "-i", "127.0.0.1", "--port", str(rasa_port), "--model", str(model),
                 "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"]  # fmt: skip
-    with running(api_cmd, env, f"{env['API_URL']}/healthz", "API", 60, var_dir / "api.log"):
+    with running(api_cmd, env, f"{env['API_URL']}/healthz", "API", 60,
+                 var_dir / "api.log") as api:  # fmt: skip
+        pids = {"api": api.pid}
         if not actions:
-            yield Stack(env["API_URL"], None, None, env)
+            yield Stack(env["API_URL"], None, None, env, pids)
             return
         action_url = f"http://127.0.0.1:{action_port}"
         with running(action_cmd, env, f"{action_url}/health", "action server", 90,
-                     var_dir / "actions.log"):  # fmt: skip
+                     var_dir / "actions.log") as action_server:  # fmt: skip
+            pids["actions"] = action_server.pid
             if not rasa:
-                yield Stack(env["API_URL"], action_url, None, env)
+                yield Stack(env["API_URL"], action_url, None, env, pids)
                 return
             rasa_url = f"http://127.0.0.1:{rasa_port}"
-            with running(rasa_cmd, env, f"{rasa_url}/status", "Rasa", 180, var_dir / "rasa.log"):
-                yield Stack(env["API_URL"], action_url, rasa_url, env)
+            with running(rasa_cmd, env, f"{rasa_url}/status", "Rasa", 180,
+                         var_dir / "rasa.log") as rasa_server:  # fmt: skip
+                pids["rasa"] = rasa_server.pid
+                yield Stack(env["API_URL"], action_url, rasa_url, env, pids)
 
 
 def service_client(stack: Stack) -> httpx.Client:
