@@ -69,6 +69,8 @@ class ActionHandoff(Action):
 
     async def run(self, dispatcher, tracker: Tracker, domain) -> list[dict[str, Any]]:
         events = await hand_off(dispatcher, tracker, reason="customer_request")
+        if tracker.get_slot("feedback_outcome"):  # asked for the agent offered after a low rating
+            events.append(SlotSet("feedback_outcome", None))
         if tracker.active_loop.get("name"):
             events += [ActiveLoop(None), SlotSet("requested_slot", None)]
         return events
@@ -85,8 +87,13 @@ class ActionAcceptAgentOffer(Action):
         return [*events, SlotSet("feedback_outcome", None)]
 
 
+# what the bot could not help with: two in a row and the customer gets a person
+NOT_HELPED = ("nlu_fallback", "out_of_scope")
+
+
 class ActionFallback(Action):
-    """Not understood: ask to rephrase once; the second time in a row, hand off."""
+    """Not understood (`nlu_fallback`) or out of scope: say so and how to go on; the second
+    time in a row, hand off."""
 
     def name(self) -> str:
         return "action_fallback"
@@ -97,9 +104,12 @@ class ActionFallback(Action):
             for e in tracker.events
             if e.get("event") == "user"
         ]
-        if intents[-2:] == ["nlu_fallback", "nlu_fallback"]:
+        if len(intents) >= 2 and all(intent in NOT_HELPED for intent in intents[-2:]):
             return await hand_off(dispatcher, tracker, reason="misunderstood")
-        dispatcher.utter_message(response="utter_rephrase")  # a domain response
+        if intents and intents[-1] == "out_of_scope":
+            say(dispatcher, tracker, "out_of_scope")
+        else:
+            dispatcher.utter_message(response="utter_rephrase")  # a domain response
         return []
 
 

@@ -261,6 +261,20 @@ async def test_the_second_misunderstanding_in_a_row_hands_off():
     assert slot_values(events)["handoff_outcome"] in ("no_agent", "queued")
 
 
+async def test_out_of_scope_says_what_the_bot_can_do_and_counts_as_not_helped():
+    odd = {
+        "event": "user",
+        "text": "tell me a joke",
+        "parse_data": {"intent": {"name": "out_of_scope"}},
+    }
+    _, messages = await run(ActionFallback(), tracker(events=[odd], language="en"))
+    assert "can't help with that" in messages[0]["text"]
+    miss = {"event": "user", "text": "jdksl", "parse_data": {"intent": {"name": "nlu_fallback"}}}
+    twice = tracker(events=[odd, {"event": "bot"}, miss], sender="web:odd")
+    events, _ = await run(ActionFallback(), twice)
+    assert slot_values(events)["handoff_outcome"] in ("no_agent", "queued")
+
+
 async def test_cancel_forgets_the_form():
     t = tracker(slots={"product": "冰箱"}, form="complaint_form")
     events, messages = await run(ActionCancelForm(), t)
