@@ -25,7 +25,7 @@ MODEL := models/current.tar.gz
 # everything the model is trained from: a change to any of these retrains it
 MODEL_INPUTS := config.yml domain.yml $(shell find data bot/nlu -type f \( -name '*.yml' -o -name '*.txt' -o -name '*.py' \) 2>/dev/null)
 
-.PHONY: help setup run migrate train validate test test-api test-rasa test-stories lint fmt bench clean
+.PHONY: help setup run migrate train validate test test-api test-rasa test-stories lint fmt bench bench-nlu bench-assistant clean
 
 help: ## list the targets (this)
 	@echo "usage: make TARGET    (the two that matter: make run, make test)"
@@ -78,8 +78,14 @@ fmt: $(VENV)/.installed ## apply ruff's safe fixes and format the code
 	$(VENV)/bin/ruff check --fix
 	$(VENV)/bin/ruff format
 
-bench: $(VENV)/.installed ## run the API benchmark (bench/api.py)
+bench: $(VENV)/.installed ## the API benchmark (bench/api.py)
 	$(PY) bench/api.py
+
+bench-nlu: $(RASA_VENV)/.installed ## NLU: 5-fold cross-validation, intent macro-F1, entity F1 (bench/nlu.py)
+	PYTHONPATH=. $(RASA_VENV)/bin/python bench/nlu.py
+
+bench-assistant: setup $(MODEL) ## a reply through the REST channel against bare parsing (bench/assistant.py)
+	$(PY) bench/assistant.py
 
 clean: ## remove both environments and var/ (the embedded database and secret key!)
 	@echo "==> removing $(VENV) $(RASA_VENV) var/"

@@ -37,12 +37,13 @@ _WORD = re.compile(r"[A-Za-z]+")
 
 def asks(text: str) -> bool:
     """A question ("保修期多长时间", "how long is the warranty") or a short keyword query
-    ("保修期", "visit fee"), rather than a statement ("the fault came back")."""
+    ("保修期", "after sales hotline number": at most 8 Chinese characters or 4 words),
+    rather than a statement ("the fault came back")."""
     text = fold_width(text or "").strip()
     if _QUESTION.search(text):
         return True
     han, words = len(_HAN.findall(text)), len(_WORD.findall(text))
-    return (han <= 6 and words == 0) or (han == 0 and words <= 3)
+    return (han <= 8 and words == 0) or (han == 0 and words <= 4)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)

@@ -14,6 +14,7 @@ from bot.nlu.faq_filter import FaqQuestionFilter, asks
         ("how long is the warranty", True),
         ("保修期", True),  # a short keyword query
         ("visit fee", True),
+        ("after sales hotline number", True),
         ("师傅施工的时候把卫生间的瓷砖打裂了", False),
         ("要求安装公司书面道歉并赔偿", False),
         ("the fault came back the same evening", False),
