@@ -38,6 +38,16 @@ def turn_key(tracker: Tracker, purpose: str) -> str:
     return idempotency_key(tracker.sender_id, purpose, str(marker))
 
 
+CATEGORY_NAMES = {
+    "air_conditioner": ("空调", "air conditioner"),
+    "washing_machine": ("洗衣机", "washing machine"),
+    "refrigerator": ("冰箱", "refrigerator"),
+    "water_heater": ("热水器", "water heater"),
+    "tv": ("电视", "TV"),
+    "range_hood": ("油烟机", "range hood"),
+    "dishwasher": ("洗碗机", "dishwasher"),
+    "water_purifier": ("净水器", "water purifier"),
+}
 KIND_NAMES = {
     "inquiry": ("咨询", "enquiry"),
     "complaint": ("投诉", "complaint"),
@@ -59,8 +69,11 @@ STATUS_NAMES = {
 }
 
 
-def name_of(table: dict[str, tuple[str, str]], key: str, lang: str) -> str:
-    zh, en = table.get(key, (key, key))
+def name_of(table: dict[str, tuple[str, str]], key: str | None, lang: str) -> str | None:
+    """What the customer calls `key` in `lang`; an unknown key (or None) as it is."""
+    if key not in table:
+        return key
+    zh, en = table[key]
     return en if lang == "en" else zh
 
 

@@ -8,7 +8,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backend import BackendRefused, BackendUnavailable, backend
-from actions.common import language
+from actions.common import language, name_of
 from actions.forms import reset_form
 from actions.messages import say
 
@@ -40,7 +40,8 @@ class ActionSubmitFeedback(Action):
         if rating > 2:
             say(dispatcher, tracker, "feedback_thanks", rating=rating)
             return reset_form("feedback_form")
-        zh, en = OUTCOME["reopened" if result["reopened"] else "escalated"]
-        outcome = en if language(tracker) == "en" else zh
+        outcome = name_of(
+            OUTCOME, "reopened" if result["reopened"] else "escalated", language(tracker)
+        )
         say(dispatcher, tracker, "feedback_unhappy", ref=ref, outcome=outcome)
         return [*reset_form("feedback_form"), SlotSet("feedback_outcome", "unhappy")]

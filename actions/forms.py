@@ -19,28 +19,12 @@ from rasa_sdk.types import DomainDict
 
 from actions import parsing
 from actions.backend import BackendUnavailable, backend
-from actions.common import channel_identity, language
+from actions.common import CATEGORY_NAMES, channel_identity, language, name_of
 from actions.messages import say
 from actions.settings import settings
 
 Slots = dict[str, Any]
 
-CATEGORY_NAMES = {
-    "air_conditioner": ("空调", "air conditioner"),
-    "washing_machine": ("洗衣机", "washing machine"),
-    "refrigerator": ("冰箱", "refrigerator"),
-    "water_heater": ("热水器", "water heater"),
-    "tv": ("电视", "TV"),
-    "range_hood": ("油烟机", "range hood"),
-    "dishwasher": ("洗碗机", "dishwasher"),
-    "water_purifier": ("净水器", "water purifier"),
-}
-SERVICE_NAMES = {
-    "repair": ("维修", "repair"),
-    "installation": ("安装", "installation"),
-    "maintenance": ("保养", "maintenance"),
-    "replacement": ("换货", "replacement"),
-}
 # slots each form fills; cleared when it ends or is cancelled
 FORM_SLOTS = {
     "complaint_form": ["product", "product_model", "complaint_details", "occurred_on", "remedy",
@@ -56,13 +40,6 @@ FORM_SLOTS = {
 # what the bot offered and awaits a yes or no to (see data/rules.yml)
 OFFER_SLOTS = ("handoff_outcome", "feedback_outcome")
 MIN_TEXT = 4  # characters: "漏水了" is enough, "a" is not
-
-
-def localise(table: dict[str, tuple[str, str]], key: str | None, lang: str) -> str | None:
-    if key is None or key not in table:
-        return key
-    zh, en = table[key]
-    return en if lang == "en" else zh
 
 
 def _latest_intent(tracker: Tracker) -> str | None:
@@ -92,7 +69,7 @@ class _Validators(FormValidationAction):
             or parsing.find_code(text)
         )
         category = found.get("product") or text
-        product = localise(CATEGORY_NAMES, str(category), language(tracker))
+        product = name_of(CATEGORY_NAMES, str(category), language(tracker))
         if model and model.upper() not in product.upper():
             product = f"{product} {model}"
         return {"product": product[:128], "product_model": model}

@@ -13,8 +13,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backend import BackendRefused, BackendUnavailable, backend
-from actions.common import language, local_time
-from actions.forms import SERVICE_NAMES, localise, reset_form
+from actions.common import KIND_NAMES, language, local_time, name_of
+from actions.forms import reset_form
 from actions.handoff import hand_off
 from actions.messages import say
 from actions.settings import settings
@@ -64,7 +64,7 @@ class ActionAskConfirmed(Action):
             dispatcher,
             tracker,
             "service_summary",
-            service=localise(SERVICE_NAMES, slot("service_type"), lang),
+            service=name_of(KIND_NAMES, slot("service_type"), lang),
             product=slot("product"),
             serial=UNKNOWN[lang] if serial in (None, "-") else serial,
             purchase_date=slot("purchase_date"),
