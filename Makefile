@@ -65,8 +65,8 @@ test-rasa: $(RASA_VENV)/.installed ## pytest in the Rasa environment: actions/ a
 	@PYTHONPATH=. $(RASA_VENV)/bin/python -m pytest tests/actions tests/rasa_server \
 	  --confcutdir tests/actions -p no:cacheprovider -W ignore::DeprecationWarning
 
-test-stories: $(MODEL) ## rasa test: the test stories against the model, the action server and the API
-	@echo "==> rasa test --fail-on-prediction-errors (tests/stories)"
+test-stories: $(MODEL) ## rasa test: the test stories (tests/stories) against the model; any wrong prediction fails
+	@echo "==> rasa test core --e2e (tests/stories): any wrong prediction fails"
 	@PYTHONPATH=. $(RASA_VENV)/bin/python -m tests.rasa_stories
 
 lint: $(VENV)/.installed ## ruff check + ruff format --check
