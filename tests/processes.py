@@ -84,6 +84,7 @@ def base_env(var_dir: Path, database_url: str | None = None) -> dict[str, str]:
         SLA_CHECK_SECONDS="0",
         RASA_TELEMETRY_ENABLED="false",
         PYTHONPATH=str(ROOT),
+        SANIC_HOST="127.0.0.1",  # the action server's address, as in the Procfile
     )
     if database_url:
         env["DATABASE_URL"] = database_url
