@@ -56,6 +56,7 @@ os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.training_data.message import Message
+from rasa.utils.log_utils import configure_structlog
 
 from bot.nlu.tokenizer import _TOKEN, BilingualTokenizer, fold_width
 
@@ -347,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger().setLevel(logging.WARNING)
     for noisy in ("rasa", "tensorflow", "absl", "jieba"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
+    configure_structlog(logging.WARNING)  # Rasa's structured log: one line per parse
     import rasa.shared.utils.io
 
     # Make the baseline tokenizer resolvable as bench.nlu.BenchCharTokenizer.
