@@ -8,7 +8,7 @@ from functools import lru_cache
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from api import crypto, log_redaction
+from api import bus, crypto, log_redaction
 from api.db import Database
 from api.errors import DomainError
 from api.middleware import BodySizeLimit
@@ -35,12 +35,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     crypto.configure(settings.master_key)
     settings.service_bearer  # noqa: B018  (generated now, so clients can read var/service_token)
     db = Database.connect(settings.db_url)
+    events = bus.connect(settings.redis_url)
+    bus.configure(events)
+    gateway = _gateway(events) if settings.embed_gateway else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         log_redaction.install(settings.log_level)
-        async with jobs.background(db, settings):
+        async with jobs.background(db, settings), _lifespan_of(gateway):
             yield
+        await events.aclose()
         db.dispose()
 
     app = FastAPI(
@@ -60,7 +64,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for module in ROUTERS:
         app.include_router(module.router)
+    if gateway is not None:
+        app.mount("/", gateway)  # after the API's routes, which match first
     return app
+
+
+def _gateway(events: bus.Bus) -> FastAPI:
+    """The channels' gateway (bot/), publishing to and reading from this app's bus."""
+    from bot.gateway import create_app as create_gateway
+
+    return create_gateway(bus=events)
+
+
+@asynccontextmanager
+async def _lifespan_of(app: FastAPI | None):
+    """Starlette does not run a mounted app's lifespan: the API runs the gateway's."""
+    if app is None:
+        yield
+        return
+    async with app.router.lifespan_context(app):
+        yield
 
 
 @lru_cache

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     access_token_minutes: int = Field(default=8 * 60, ge=1)
     log_level: str = "INFO"
+    redis_url: str = Field(default="", description="the bus to gateways in other processes")
+    embed_gateway: bool = Field(default=True, description="mount the gateway (bot/) on this app")
     demo_data: bool | None = Field(
         default=None, description="Seed the demo catalogue; default: only on the embedded SQLite"
     )

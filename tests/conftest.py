@@ -70,6 +70,7 @@ def settings(db_url: str, tmp_path_factory) -> Settings:
         service_token=SERVICE_TOKEN,
         sla_check_seconds=0,
         demo_data=True,
+        embed_gateway=False,  # the gateway's own tests (tests/bot) start it
     )
 
 

@@ -99,15 +99,19 @@ def stack(
     rasa: bool = True,
     actions: bool = True,
     model: Path = MODEL,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[Stack]:
-    """The API (migrated, demo catalogue), and optionally the action server and Rasa
-    (started as the Procfile starts it, with `model`)."""
+    """The API (migrated, demo catalogue, the gateway mounted), and optionally the action
+    server and Rasa (started as the Procfile starts it, with `model`). `extra_env`: more
+    configuration of the processes (e.g. the channels' doubles)."""
     var_dir.mkdir(parents=True, exist_ok=True)
     env = base_env(var_dir, database_url)
+    env.update(extra_env or {})
     subprocess.run([str(API_PYTHON), "-m", "api", "migrate"], cwd=ROOT, env=env, check=True)
     api_port, action_port, rasa_port = free_port(), free_port(), free_port()
     env.update(API_URL=f"http://127.0.0.1:{api_port}", API_PORT=str(api_port))
     env["ACTION_SERVER_URL"] = f"http://127.0.0.1:{action_port}/webhook"
+    env["RASA_URL"] = f"http://127.0.0.1:{rasa_port}"  # for the gateway the API mounts
     api_cmd = [str(API_PYTHON), "-m", "uvicorn", "api.main:app", "--port", str(api_port)]
     action_cmd = [str(RASA_PYTHON), "-m", "rasa_sdk", "--actions", "actions",
                   "--port", str(action_port)]  # fmt: skip

@@ -47,3 +47,5 @@ class Message(Base):
     # the channel's own id (Telegram update_id, WeCom msgid): a redelivery is a no-op
     channel_message_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # outbound: when the customer's channel took it (an agent's reply waits for a gateway)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -14,9 +14,12 @@ from api.schemas.conversations import (
     ConversationOut,
     HandoffIn,
     HandoffOut,
+    InboundIn,
+    InboundOut,
     MessageIn,
     MessageLogged,
     MessageOut,
+    OutboundIn,
     ReassignIn,
     TicketLinkIn,
 )
@@ -45,6 +48,36 @@ def open_conversation(
     out = _out(session, conversation)
     session.commit()
     if not created:
+        response.status_code = status.HTTP_200_OK
+    return out
+
+
+@router.post(
+    "/inbound",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "a redelivery: the earlier message"}},
+)
+def inbound(
+    body: InboundIn, actor: ServiceOnly, session: WriteSession, response: Response
+) -> InboundOut:
+    """A customer's message from a channel (gateways): the conversation is opened if new,
+    the message logged once per `channel_message_id`; the answer says where it goes next
+    (`conversation.mode`)."""
+    conversation, message, duplicate = service.receive(
+        session,
+        actor,
+        body.channel,
+        body.external_id,
+        language=body.language,
+        text=body.text,
+        payload=body.payload,
+        channel_message_id=body.channel_message_id,
+    )
+    out = InboundOut(
+        conversation=_out(session, conversation), message_id=message.id, duplicate=duplicate
+    )
+    session.commit()
+    if duplicate:
         response.status_code = status.HTTP_200_OK
     return out
 
@@ -123,6 +156,39 @@ def post_message(
     if duplicate:
         response.status_code = status.HTTP_200_OK
     return MessageLogged(id=message.id, duplicate=duplicate)
+
+
+@router.post("/conversations/{conversation_id}/outbound", status_code=status.HTTP_201_CREATED)
+def log_outbound(
+    conversation_id: int, body: OutboundIn, _actor: ServiceOnly, session: WriteSession
+) -> list[MessageLogged]:
+    """What the bot sent the customer (gateways), several messages in order, in one call."""
+    conversation = service.get(session, conversation_id)
+    logged = [
+        service.log_message(
+            session,
+            conversation,
+            direction=MessageDirection.outbound,
+            sender=body.sender,
+            text=item.text,
+            payload=item.payload,
+            delivered=body.delivered,
+        )[0]
+        for item in body.messages
+    ]
+    session.commit()
+    return [MessageLogged(id=message.id, duplicate=False) for message in logged]
+
+
+@router.post("/conversations/{conversation_id}/messages/{message_id}/delivered")
+def mark_delivered(
+    conversation_id: int, message_id: int, _actor: ServiceOnly, session: WriteSession
+) -> MessageOut:
+    """A gateway reports that the customer's channel took an outbound message."""
+    message = service.mark_delivered(session, conversation_id, message_id)
+    out = MessageOut.model_validate(message)
+    session.commit()
+    return out
 
 
 @router.get("/conversations/{conversation_id}/messages")

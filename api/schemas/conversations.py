@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -90,6 +90,48 @@ class MessageLogged(BaseModel):
     duplicate: bool
 
 
+class InboundIn(BaseModel):
+    """A customer's message as a gateway received it from a channel."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel
+    external_id: ExternalId
+    language: Language | None = None
+    text: MessageText | None = None
+    payload: dict[str, Any] | None = None
+    channel_message_id: ExternalId | None = Field(
+        default=None, description="The channel's own id: a redelivery is logged once"
+    )
+
+
+class InboundOut(BaseModel):
+    conversation: ConversationOut
+    message_id: int
+    duplicate: bool
+
+
+class OutboundItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: MessageText | None = None
+    payload: dict[str, Any] | None = None
+
+
+class OutboundIn(BaseModel):
+    """What the bot (or the system) sent the customer, in order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sender: Literal[Sender.bot, Sender.system] = Sender.bot
+    messages: list[OutboundItem] = Field(min_length=1, max_length=50)
+    delivered: bool = Field(
+        default=True,
+        description="The client sends them itself (a bot's replies in the turn); false: a "
+        "gateway is to deliver them, as it does an agent's reply",
+    )
+
+
 class MessageOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -101,6 +143,7 @@ class MessageOut(BaseModel):
     payload: dict[str, Any] | None
     channel_message_id: str | None
     created_at: datetime
+    delivered_at: datetime | None
 
 
 class ReassignIn(BaseModel):

@@ -21,7 +21,7 @@ from api.db import utcnow
 from api.errors import Conflict, Forbidden, Invalid, NotFound
 from api.models import Conversation, Message, Staff, Ticket
 from api.models.enums import ActorType, ConversationMode, MessageDirection, Role, Sender
-from api.services import audit
+from api.services import audit, notify
 from api.services.customers import find_by_identity, resolve_customer
 
 BOT, WAITING, AGENT = (m.value for m in ConversationMode)
@@ -102,8 +102,10 @@ def log_message(
     payload: dict[str, Any] | None = None,
     channel_message_id: str | None = None,
     agent_id: int | None = None,
+    delivered: bool = False,
 ) -> tuple[Message, bool]:
-    """Append a message; returns it and `duplicate`.
+    """Append a message; returns it and `duplicate`. An outbound message is `delivered`
+    when the client logging it sends it to the customer itself.
 
     A redelivery (the same `channel_message_id` in this conversation) is never logged
     twice: the earlier message is returned with `duplicate=True`.
@@ -131,6 +133,7 @@ def log_message(
         text=text,
         payload=payload,
         channel_message_id=channel_message_id,
+        delivered_at=utcnow() if delivered and direction == MessageDirection.outbound else None,
     )
     try:
         with session.begin_nested():
@@ -140,7 +143,36 @@ def log_message(
         if channel_message_id is None or (seen := earlier()) is None:
             raise
         return seen, True
+    notify.message_logged(session, conversation, message)
     return message, False
+
+
+def receive(
+    session: Session,
+    actor: Actor,
+    channel: str,
+    external_id: str,
+    *,
+    language: str | None,
+    text: str | None,
+    payload: dict[str, Any] | None,
+    channel_message_id: str | None,
+) -> tuple[Conversation, Message, bool]:
+    """A customer's message from a channel: the conversation (opened if new, S5.5) and the
+    message logged in it (once per `channel_message_id`, S12.3); returns `duplicate` too."""
+    conversation, _created = open_conversation(
+        session, actor, channel, external_id, language=language
+    )
+    message, duplicate = log_message(
+        session,
+        conversation,
+        direction=MessageDirection.inbound,
+        sender=Sender.customer,
+        text=text,
+        payload=payload,
+        channel_message_id=channel_message_id,
+    )
+    return conversation, message, duplicate
 
 
 def messages(
@@ -155,6 +187,18 @@ def messages(
             .limit(limit)
         )
     )
+
+
+def mark_delivered(session: Session, conversation_id: int, message_id: int) -> Message:
+    """The customer's channel took this outbound message (the first report counts)."""
+    message = session.get(Message, message_id)
+    if message is None or message.conversation_id != conversation_id:
+        raise NotFound(f"no message {message_id} in conversation {conversation_id}")
+    if message.direction != MessageDirection.outbound:
+        raise Invalid("only outbound messages are delivered")
+    if message.delivered_at is None:
+        message.delivered_at = utcnow()
+    return message
 
 
 def reply(session: Session, actor: Actor, conversation_id: int, text: str | None) -> Message:
@@ -174,7 +218,9 @@ def reply(session: Session, actor: Actor, conversation_id: int, text: str | None
 
 
 def _set_mode(session: Session, conversation: Conversation, **values: Any) -> bool:
-    """Compare-and-set: apply `values` only if mode and agent are still as read."""
+    """Compare-and-set: apply `values` only if mode and agent are still as read; a change
+    is published on the bus once the transaction commits."""
+    previous_mode = conversation.mode
     result = session.execute(
         update(Conversation)
         .where(
@@ -186,7 +232,10 @@ def _set_mode(session: Session, conversation: Conversation, **values: Any) -> bo
         .execution_options(synchronize_session=False)
     )
     session.refresh(conversation)
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        return False
+    notify.mode_changed(session, conversation, previous_mode)
+    return True
 
 
 def _changed_meanwhile() -> Conflict:
