@@ -30,7 +30,11 @@ class Inbound:
 
     @property
     def for_rasa(self) -> str:
-        return self.payload or self.text or ""
+        """A button's payload as it is; typed text never as one (Rasa reads a leading "/"
+        as an intent: "/affirm" typed is the words, not the intent)."""
+        if self.payload:
+            return self.payload
+        return (self.text or "").lstrip().lstrip("/") or "?"
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

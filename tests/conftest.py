@@ -26,6 +26,7 @@ from api.models.enums import Role
 from api.seed import bootstrap
 from api.services import auth
 from api.settings import Settings
+from tests.serving import serve
 
 # tests/actions and tests/rasa_server run in the Rasa environment (`make test-rasa`)
 collect_ignore = ["actions", "rasa_server"]
@@ -138,26 +139,8 @@ def make_staff(db: Database, client: TestClient):
 @pytest.fixture
 def live_server(app) -> Iterator[str]:
     """The test app served by uvicorn on 127.0.0.1 in a thread: real concurrent requests."""
-    import socket
-    import threading
-    import time
-
-    import uvicorn
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the live server did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
+    with serve(app) as url:
+        yield url
 
 
 @pytest.fixture

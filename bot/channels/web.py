@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 import re
 import secrets
@@ -70,6 +71,13 @@ def message_frame(reply: Reply) -> dict[str, Any]:
 
 def logged_frame(message: dict[str, Any]) -> dict[str, Any]:
     return message_frame(Reply.from_log(message))
+
+
+def _decoded(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
 
 
 class BadFrame(ValueError):
@@ -167,9 +175,10 @@ class WebChannel:
             history = await self._history(external_id, hello.get("after"))
             await socket.send_json({"type": "welcome", "session": session, "history": history})
             while True:
-                frame = await socket.receive_json()
+                frame = _decoded(await socket.receive_text())
                 if not isinstance(frame, dict):
-                    await self._send(socket, {"type": "error", "id": None, "error": "bad frame"})
+                    error = {"type": "error", "id": None, "error": "a frame is a JSON object"}
+                    await self._send(socket, error)
                 elif frame.get("type") == "language" and frame.get("language") in ("zh", "en"):
                     language = frame["language"]
                 elif frame.get("type") == "message":
@@ -177,7 +186,7 @@ class WebChannel:
                 else:
                     error = {"type": "error", "id": None, "error": "unknown frame type"}
                     await self._send(socket, error)
-        except (WebSocketDisconnect, ValueError, KeyError, RuntimeError):
+        except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
             self._sockets[external_id].discard(socket)
