@@ -91,6 +91,42 @@ def base_env(var_dir: Path, database_url: str | None = None) -> dict[str, str]:
     return env
 
 
+def api_command(port: int) -> list[str]:
+    return [str(API_PYTHON), "-m", "uvicorn", "api.main:app", "--port", str(port)]
+
+
+def gateway_command(port: int) -> list[str]:
+    return [str(API_PYTHON), "-m", "uvicorn", "bot.gateway:app", "--port", str(port)]
+
+
+def action_command(port: int) -> list[str]:
+    return [str(RASA_PYTHON), "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
+
+
+def rasa_command(port: int, model: Path = MODEL) -> list[str]:
+    return [str(RASA_PYTHON), "-m", "bot.rasa_server", "run", "--enable-api",
+            "-i", "127.0.0.1", "--port", str(port), "--model", str(model),
+            "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"]  # fmt: skip
+
+
+@contextmanager
+def rasa_server(stack: Stack, log: Path, model: Path = MODEL) -> Iterator[subprocess.Popen]:
+    """A Rasa server on the stack's Rasa port (to start one again after a crash)."""
+    port = int(stack.env["RASA_URL"].rsplit(":", 1)[1])
+    with running(rasa_command(port, model), stack.env, f"{stack.env['RASA_URL']}/status",
+                 "Rasa", 180, log) as proc:  # fmt: skip
+        yield proc
+
+
+@contextmanager
+def gateway(stack: Stack, log: Path, **env: str) -> Iterator[str]:
+    """A gateway in a process of its own (scaled out: it needs REDIS_URL); its URL."""
+    port = free_port()
+    with running(gateway_command(port), {**stack.env, **env}, f"http://127.0.0.1:{port}/",
+                 "gateway", 60, log):  # fmt: skip
+        yield f"http://127.0.0.1:{port}"
+
+
 @contextmanager
 def stack(
     var_dir: Path,
@@ -112,12 +148,9 @@ def stack(
     env.update(API_URL=f"http://127.0.0.1:{api_port}", API_PORT=str(api_port))
     env["ACTION_SERVER_URL"] = f"http://127.0.0.1:{action_port}/webhook"
     env["RASA_URL"] = f"http://127.0.0.1:{rasa_port}"  # for the gateway the API mounts
-    api_cmd = [str(API_PYTHON), "-m", "uvicorn", "api.main:app", "--port", str(api_port)]
-    action_cmd = [str(RASA_PYTHON), "-m", "rasa_sdk", "--actions", "actions",
-                  "--port", str(action_port)]  # fmt: skip
-    rasa_cmd = [str(RASA_PYTHON), "-m", "bot.rasa_server", "run", "--enable-api",
-                "-i", "127.0.0.1", "--port", str(rasa_port), "--model", str(model),
-                "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"]  # fmt: skip
+    api_cmd = api_command(api_port)
+    action_cmd = action_command(action_port)
+    rasa_cmd = rasa_command(rasa_port, model)
     with running(api_cmd, env, f"{env['API_URL']}/healthz", "API", 60,
                  var_dir / "api.log") as api:  # fmt: skip
         pids = {"api": api.pid}

@@ -8,14 +8,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-from websockets.sync.client import ClientConnection, connect
 
 from api import bus
 from bot.gateway import Gateway, create_app
@@ -23,6 +21,7 @@ from bot.settings import GatewaySettings
 from tests.conftest import SERVICE_TOKEN
 from tests.processes import free_port
 from tests.serving import serve
+from tests.widget_client import widget
 
 HOTLINE = "400-800-1234"
 
@@ -61,44 +60,6 @@ def api(live_server) -> Iterator[httpx.Client]:
         base_url=f"{live_server}/api/v1", headers={"Authorization": f"Bearer {SERVICE_TOKEN}"}
     ) as client:
         yield client
-
-
-class Widget:
-    """What the widget does over the socket."""
-
-    def __init__(self, socket: ClientConnection) -> None:
-        self.socket = socket
-
-    def frame(self, timeout: float = 10) -> dict:
-        return json.loads(self.socket.recv(timeout=timeout))
-
-    def hello(self, session: str | None = None, language: str = "zh", after: int = 0) -> dict:
-        hello = {"type": "hello", "session": session, "language": language, "after": after}
-        self.socket.send(json.dumps(hello))
-        welcome = self.frame()
-        assert welcome["type"] == "welcome", welcome
-        return welcome
-
-    def say(self, text: str, message_id: str | None = None) -> tuple[dict, list[dict]]:
-        """Send a message: its ack and the replies that follow it."""
-        message_id = message_id or uuid.uuid4().hex
-        self.socket.send(json.dumps({"type": "message", "id": message_id, "text": text}))
-        while (ack := self.frame())["type"] != "ack":
-            assert ack["type"] == "typing", ack
-        replies = []
-        while True:
-            try:
-                frame = self.frame(timeout=0.3)  # the replies come right after the ack
-            except TimeoutError:
-                return ack, replies
-            assert frame["type"] == "message", frame
-            replies.append(frame["message"])
-
-
-@contextmanager
-def widget(ws_url: str) -> Iterator[Widget]:
-    with connect(ws_url) as socket:
-        yield Widget(socket)
 
 
 def conversation_of(api: httpx.Client, session: str) -> dict:
