@@ -149,8 +149,12 @@ def test_agent_reply_reaches_the_open_widget_live(gateway, api, make_staff, clie
     assert pushed["message"]["from"] == "agent"
     assert pushed["message"]["text"] == "您好，我是客服小李，请问有什么可以帮您？"
     message_id = sent.json()["id"]
-    log = api.get(f"/conversations/{conversation['id']}/messages").json()
-    assert next(m for m in log if m["id"] == message_id)["delivered_at"] is not None
+
+    def delivered() -> bool:
+        log = api.get(f"/conversations/{conversation['id']}/messages").json()
+        return next(m for m in log if m["id"] == message_id)["delivered_at"] is not None
+
+    wait_for(delivered)  # reported once the socket took it
 
 
 def test_offline_customer_gets_the_agent_reply_on_return(gateway, api, make_staff, client):
@@ -212,9 +216,11 @@ def test_api_down_the_message_is_kept_and_replayed(app, tmp_path):
             wait_for(lambda: _spool_empty(tmp_path))
             log = api.get(f"/conversations/{conversation['id']}/messages").json()
     assert conversation["handoff_reason"] == "service_interrupted"
-    # the message sent twice while the API was down is logged once, with what we told
+    # the message sent twice while the API was down is logged once, and what the customer
+    # was told each time beside it
     assert [(m["sender"], m["text"]) for m in log] == [
         ("customer", "空调漏水了，明天能来修吗"),
+        ("system", told["text"]),
         ("system", told["text"]),
     ]
 
