@@ -25,7 +25,7 @@ MODEL := models/current.tar.gz
 # everything the model is trained from: a change to any of these retrains it
 MODEL_INPUTS := config.yml domain.yml $(shell find data bot/nlu -type f \( -name '*.yml' -o -name '*.txt' -o -name '*.py' \) 2>/dev/null)
 
-.PHONY: help setup run migrate train validate test test-api test-rasa test-stories lint fmt bench bench-nlu bench-assistant clean
+.PHONY: help setup run migrate train validate test test-api test-rasa test-stories lint fmt bench bench-nlu bench-assistant bench-gateway clean
 
 help: ## list the targets (this)
 	@echo "usage: make TARGET    (the two that matter: make run, make test)"
@@ -86,6 +86,9 @@ bench-nlu: $(RASA_VENV)/.installed ## NLU: 5-fold cross-validation, intent macro
 
 bench-assistant: setup $(MODEL) ## a reply through the REST channel against bare parsing (bench/assistant.py)
 	$(PY) bench/assistant.py
+
+bench-gateway: setup $(MODEL) ## a widget message's round trip against Rasa's REST webhook (bench/gateway.py)
+	$(PY) bench/gateway.py
 
 clean: ## remove both environments and var/ (the embedded database and secret key!)
 	@echo "==> removing $(VENV) $(RASA_VENV) var/"

@@ -28,19 +28,14 @@ class Widget:
         return welcome
 
     def say(self, text: str, message_id: str | None = None) -> tuple[dict, list[dict]]:
-        """Send a message: its ack and the replies that follow it."""
+        """Send a message: its ack and the replies that follow it (the ack says how many)."""
         message_id = message_id or uuid.uuid4().hex
         self.socket.send(json.dumps({"type": "message", "id": message_id, "text": text}))
         while (ack := self.frame())["type"] != "ack":
             assert ack["type"] == "typing", ack
-        replies = []
-        while True:
-            try:
-                frame = self.frame(timeout=0.3)  # the replies come right after the ack
-            except TimeoutError:
-                return ack, replies
-            assert frame["type"] == "message", frame
-            replies.append(frame["message"])
+        replies = [self.frame() for _ in range(ack["replies"])]
+        assert all(frame["type"] == "message" for frame in replies), replies
+        return ack, [frame["message"] for frame in replies]
 
 
 @contextmanager

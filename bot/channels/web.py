@@ -8,7 +8,8 @@ The protocol, JSON frames both ways:
     → {"type": "message", "id": <client id>, "text": "…"}             (typed)
     → {"type": "message", "id": <client id>, "text": <title>, "payload": "/affirm"}  (button)
     ← {"type": "typing", "on": true|false}
-    ← {"type": "ack", "id": <client id>, "message_id": <log id or null>, "kept": bool}
+    ← {"type": "ack", "id": <client id>, "message_id": <log id or null>, "kept": bool,
+       "replies": <how many message frames follow: the bot's answer to it>}
     ← {"type": "message", "message": <message>}
     ← {"type": "error", "id": <client id or null>, "error": "…"}
     <message> = {"id": <log id>, "from": "customer"|"bot"|"agent"|"system",
@@ -231,6 +232,7 @@ class WebChannel:
             "id": client_id,
             "message_id": delivery.message_id,
             "kept": delivery.spooled,
+            "replies": len(delivery.replies),
         }
         await self._send(socket, ack)
         for reply in delivery.replies:

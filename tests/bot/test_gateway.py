@@ -194,7 +194,13 @@ def test_api_down_the_message_is_kept_and_replayed(app, tmp_path):
         with widget(ws_url) as customer:
             session = customer.hello()["session"]
             ack, [told] = customer.say("空调漏水了，明天能来修吗", message_id="while-down-1")
-            assert ack == {"type": "ack", "id": "while-down-1", "message_id": None, "kept": True}
+            assert ack == {
+                "type": "ack",
+                "id": "while-down-1",
+                "message_id": None,
+                "kept": True,
+                "replies": 1,
+            }
             assert "系统恢复后会自动登记" in told["text"] and HOTLINE in told["text"]
             again, _ = customer.say("空调漏水了，明天能来修吗", message_id="while-down-1")
             assert again["kept"] is True
