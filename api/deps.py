@@ -47,8 +47,8 @@ _UNAUTHENTICATED = HTTPException(
 )
 
 
-def _staff_actor(request: Request, staff_id: int) -> Actor | None:
-    with request.app.state.db.reader() as session:
+def _staff_actor(app, staff_id: int) -> Actor | None:
+    with app.state.db.reader() as session:
         staff = session.get(Staff, staff_id)
         if staff is None or not staff.active:
             return None
@@ -63,12 +63,18 @@ async def current_actor(request: Request, token: Annotated[str | None, Depends(_
     settings: Settings = request.app.state.settings
     if hmac.compare_digest(token.encode(), settings.service_bearer.encode()):
         return SERVICE
+    actor = await staff_from_token(request.app, token)
+    if actor is None:
+        raise _UNAUTHENTICATED
+    return actor
+
+
+async def staff_from_token(app, token: str) -> Actor | None:
+    """The active staff member a login token is for (None: invalid, expired, inactive)."""
     staff_id = staff_id_from_token(token)
-    if staff_id is not None:
-        actor = await run_in_threadpool(_staff_actor, request, staff_id)
-        if actor is not None:
-            return actor
-    raise _UNAUTHENTICATED
+    if staff_id is None:
+        return None
+    return await run_in_threadpool(_staff_actor, app, staff_id)
 
 
 def allow(*, service: bool = False, role: Role | None = None):

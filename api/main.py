@@ -15,6 +15,8 @@ from api.middleware import BodySizeLimit
 from api.routes import (
     audit,
     auth,
+    canned,
+    console,
     conversations,
     customers,
     health,
@@ -27,7 +29,10 @@ from api.routes import (
 from api.services import jobs
 from api.settings import Settings, get_settings
 
-ROUTERS = (health, auth, staff, tickets, customers, conversations, products, sla, reports, audit)
+ROUTERS = (
+    health, auth, staff, tickets, customers, conversations, canned, products, sla, reports, audit,
+    console,
+)  # fmt: skip
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -64,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for module in ROUTERS:
         app.include_router(module.router)
+    app.mount("/console", console.static_files(), name="console")
     if gateway is not None:
         app.mount("/", gateway)  # after the API's routes, which match first
     return app

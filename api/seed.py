@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from api.models import AuditHead
-from api.services import audit, catalogue, sla
+from api.services import audit, canned, catalogue, sla
 
 
 def bootstrap(session: Session, *, demo: bool) -> None:
@@ -14,6 +14,7 @@ def bootstrap(session: Session, *, demo: bool) -> None:
     if session.get(AuditHead, 1) is None:
         session.add(AuditHead(id=1, seq=0, hash=audit.GENESIS))
     sla.seed_policies(session)
+    canned.seed_defaults(session)
     if demo:
         catalogue.seed_demo(session)
     session.commit()

@@ -1,5 +1,6 @@
 """The ORM models; importing this package registers every table on `Base.metadata`."""
 
+from api.models.canned import CannedReply
 from api.models.conversation import Conversation, Message
 from api.models.customer import ChannelIdentity, Customer
 from api.models.event import AuditHead, Event
@@ -10,6 +11,7 @@ from api.models.ticket import CalendarDay, Feedback, SlaPolicy, Ticket, TicketCo
 __all__ = [
     "AuditHead",
     "CalendarDay",
+    "CannedReply",
     "ChannelIdentity",
     "Conversation",
     "Customer",

@@ -84,13 +84,14 @@ def inbound(
 
 @router.get("/conversations")
 def list_conversations(
-    _actor: StaffOnly,
+    actor: StaffOnly,
     session: ReadSession,
     mode: ConversationMode | None = None,
+    mine: Annotated[bool, Query(description="only those you hold")] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> list[ConversationOut]:
     """Conversations by mode (staff); `waiting` is the queue: urgent first, then oldest."""
-    found = service.listing(session, mode, limit)
+    found = service.listing(session, mode, limit, agent_id=actor.staff_id if mine else None)
     refs = service.ticket_refs(session, found)
     return [ConversationOut.build(c, refs.get(c.ticket_id)) for c in found]
 
@@ -128,16 +129,19 @@ def post_message(
     session: WriteSession,
     response: Response,
 ) -> MessageLogged:
-    """Service clients log messages both ways; staff send `{"text"}` as the holding agent."""
+    """Service clients log messages both ways; staff send `{"text"}` as the holding agent
+    (with `channel_message_id`, the console's own id of the reply: a resend is logged once)."""
     if actor.type is ActorType.staff:
         if body.direction not in (None, MessageDirection.outbound) or body.sender not in (
             None,
             Sender.agent,
         ):
             raise Invalid('staff send agent replies only: {"text": …}')
-        if body.channel_message_id is not None or body.payload is not None:
+        if body.payload is not None:
             raise Invalid("staff replies have a text only")
-        message, duplicate = service.reply(session, actor, conversation_id, body.text), False
+        message, duplicate = service.reply(
+            session, actor, conversation_id, body.text, client_id=body.channel_message_id
+        )
     else:
         if body.direction is None or body.sender is None:
             raise Invalid("direction and sender are required")

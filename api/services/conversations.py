@@ -92,6 +92,14 @@ def open_conversation(
     return conversation, False
 
 
+def _by_channel_id(session: Session, conversation_id: int, channel_id: str | None):
+    return session.scalar(
+        select(Message).where(
+            Message.conversation_id == conversation_id, Message.channel_message_id == channel_id
+        )
+    )
+
+
 def log_message(
     session: Session,
     conversation: Conversation,
@@ -116,12 +124,7 @@ def log_message(
         raise Invalid("a message needs a text or a payload")
 
     def earlier() -> Message | None:
-        return session.scalar(
-            select(Message).where(
-                Message.conversation_id == conversation.id,
-                Message.channel_message_id == channel_message_id,
-            )
-        )
+        return _by_channel_id(session, conversation.id, channel_message_id)
 
     if channel_message_id is not None and (seen := earlier()) is not None:
         return seen, True
@@ -201,20 +204,32 @@ def mark_delivered(session: Session, conversation_id: int, message_id: int) -> M
     return message
 
 
-def reply(session: Session, actor: Actor, conversation_id: int, text: str | None) -> Message:
-    """An agent's reply: only by the agent holding the conversation."""
+def reply(
+    session: Session,
+    actor: Actor,
+    conversation_id: int,
+    text: str | None,
+    *,
+    client_id: str | None = None,
+) -> tuple[Message, bool]:
+    """An agent's reply, only by the agent holding the conversation; `client_id` (the
+    console's id of it) makes a resend a duplicate."""
     conversation = get(session, conversation_id)
+    if client_id is not None:
+        seen = _by_channel_id(session, conversation.id, client_id)
+        if seen is not None:
+            return seen, True
     if conversation.mode != AGENT or conversation.agent_id != actor.staff_id:
         raise Conflict("you do not hold this conversation: claim it before replying")
-    message, _ = log_message(
+    return log_message(
         session,
         conversation,
         direction=MessageDirection.outbound,
         sender=Sender.agent,
         text=text,
         agent_id=actor.staff_id,
+        channel_message_id=client_id,
     )
-    return message
 
 
 def _set_mode(session: Session, conversation: Conversation, **values: Any) -> bool:
@@ -435,12 +450,17 @@ def queue(session: Session) -> list[Conversation]:
     )
 
 
-def listing(session: Session, mode: str | None, limit: int = 200) -> list[Conversation]:
-    if mode == WAITING:
+def listing(
+    session: Session, mode: str | None, limit: int = 200, *, agent_id: int | None = None
+) -> list[Conversation]:
+    """By mode (`waiting`: the queue's order), and held by `agent_id` if given."""
+    if mode == WAITING and agent_id is None:
         return queue(session)[:limit]
     query = select(Conversation).order_by(Conversation.updated_at.desc(), Conversation.id.desc())
     if mode is not None:
         query = query.where(Conversation.mode == mode)
+    if agent_id is not None:
+        query = query.where(Conversation.agent_id == agent_id)
     return list(session.scalars(query.limit(limit)))
 
 

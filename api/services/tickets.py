@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -18,7 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from api.actor import SYSTEM, Actor
 from api.db import utcnow
 from api.errors import Conflict, Forbidden, Invalid, NotFound
-from api.models import Customer, Event, Feedback, Staff, Ticket
+from api.models import Conversation, Customer, Event, Feedback, Staff, Ticket
 from api.models.enums import ActorType, Role, TicketStatus
 from api.schemas.tickets import TicketCreate
 from api.services import audit, customers, priority, references, sla, workflow
@@ -64,6 +64,8 @@ def create(
     idempotency_key: str | None = None,
 ) -> Created:
     """Create a ticket and commit. A retry with the same key returns the first ticket."""
+    if body.conversation_id is not None and session.get(Conversation, body.conversation_id) is None:
+        raise Invalid(f"no conversation {body.conversation_id}")
     digest = _digest(body) if idempotency_key else None
     if idempotency_key:
         earlier = _replay(session, idempotency_key, digest)
@@ -146,6 +148,13 @@ def _insert(session, settings, actor, body: TicketCreate, key, digest) -> Ticket
     session.add(ticket)
     session.flush()
     set_committed_value(ticket, "feedback", None)  # a new ticket has none
+    if body.conversation_id is not None:  # the conversation's ticket now (console, feedback)
+        session.execute(
+            update(Conversation)
+            .where(Conversation.id == body.conversation_id)
+            .values(ticket_id=ticket.id)
+            .execution_options(synchronize_session=False)
+        )
     audit.record(
         session,
         actor,
@@ -159,6 +168,7 @@ def _insert(session, settings, actor, body: TicketCreate, key, digest) -> Ticket
             "safety": safety,
             "channel": ticket.channel,
             "to": ticket.status,
+            "conversation": body.conversation_id,
         },
         text=body.description,
         public=True,

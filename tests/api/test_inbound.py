@@ -152,3 +152,19 @@ def test_nothing_published_for_a_rolled_back_transaction(db, client, published):
         )
         session.rollback()
     assert published == []
+
+
+def test_a_ticket_opened_in_a_conversation_becomes_its_ticket(client, service_headers):
+    from tests.api.helpers import COMPLAINT
+
+    conversation = say(client, service_headers, "我要投诉", "u-1").json()["conversation"]
+    body = {**COMPLAINT, "channel": "telegram", "conversation_id": conversation["id"]}
+    ticket = client.post("/api/v1/tickets", json=body, headers=service_headers).json()
+    linked = client.get(f"/api/v1/conversations/{conversation['id']}", headers=service_headers)
+    assert linked.json()["ticket_ref"] == ticket["ref"]
+
+    unknown = client.post(
+        "/api/v1/tickets", json={**COMPLAINT, "conversation_id": 999999}, headers=service_headers
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["detail"] == "no conversation 999999"
