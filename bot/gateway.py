@@ -65,7 +65,7 @@ class Gateway:
             channels["wecom"] = WecomChannel(settings, router, state)
         return cls(
             settings, bus, state, api, rasa, router, web, channels,
-            Deliverer(api, channels), Replayer(settings, api, state),
+            Deliverer(api, rasa, channels), Replayer(settings, api, state),
         )  # fmt: skip
 
     @asynccontextmanager

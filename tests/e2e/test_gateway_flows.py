@@ -1,10 +1,12 @@
-"""Degraded mode end to end (issue #4 §5, S5.6): the embedded default as `make run` starts
-it (the API with the gateway mounted, the action server, Rasa with the trained model);
-Rasa is killed mid-conversation and started again."""
+"""The gateway end to end, in the embedded default as `make run` starts it (the API with the
+gateway mounted, the action server, Rasa with the trained model), a customer in the web
+channel: the handoff and the hand-back with the rating asked for (issue #5, S4.6, S9.2),
+and degraded mode — Rasa killed mid-conversation and started again (issue #4, S5.6)."""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 from collections.abc import Iterator
 
@@ -23,6 +25,51 @@ def stack(tmp_path_factory) -> Iterator[processes.Stack]:
         pytest.fail(f"no trained model at {processes.MODEL}: run `make train`")
     with processes.stack(tmp_path_factory.mktemp("var")) as running:
         yield running
+
+
+REF = re.compile(r"CS-\d{8}-\d{4,}")
+
+
+def test_handoff_then_back_to_the_bot_which_asks_for_the_rating(stack):
+    ws_url = stack.api_url.replace("http://", "ws://") + "/channels/web/ws"
+    with (
+        processes.staff_client(stack, "agent-wang", "supervisor", "correct-horse-9") as agent,
+        processes.service_client(stack) as api,
+        widget(ws_url) as customer,
+    ):
+        agent.put("/staff/me/availability", json={"available": True}).raise_for_status()
+        session = customer.hello()["session"]
+        replies = []
+        for text in ("我要投诉", "洗衣机", "洗衣机脱水的时候声音特别大", "昨天", "要求换新",
+                     "13800138000", "对"):  # fmt: skip
+            _, replies = customer.say(text)
+        ref = REF.search(" ".join(r["text"] or "" for r in replies)).group()
+        _, replies = customer.say("转人工")
+        conversation = api.get(f"/conversations/by-channel/web/{external_id_of(session)}").json()
+        assert conversation["mode"] == "waiting", replies
+        assert conversation["ticket_ref"] == ref  # the agent sees the ticket the bot opened
+
+        agent.post(f"/conversations/{conversation['id']}/claim").raise_for_status()
+        agent.post(
+            f"/conversations/{conversation['id']}/messages", json={"text": "已为您安排换新"}
+        ).raise_for_status()
+        assert customer.frame()["message"]["text"] == "已为您安排换新"
+        for action in ("acknowledge", "investigate"):
+            agent.post(f"/tickets/{ref}/transitions", json={"action": action}).raise_for_status()
+        agent.post(
+            f"/tickets/{ref}/transitions",
+            json={"action": "resolve", "resolution": "上门更换新机 / replaced with a new unit"},
+        ).raise_for_status()
+        agent.post(f"/conversations/{conversation['id']}/release").raise_for_status()
+
+        asked = customer.frame(timeout=20)  # the bot's turn again: the rating question
+        assert asked["message"]["from"] == "bot"
+        assert "打分" in asked["message"]["text"], asked
+        _, replies = customer.say("5")
+        _, replies = customer.say("师傅很专业")
+        ticket = api.get(f"/tickets/{ref}").json()
+    assert ticket["feedback"]["rating"] == 5, replies
+    assert ticket["status"] == "closed"  # a good rating accepts the resolution (S6.4)
 
 
 def test_rasa_killed_mid_conversation_then_restarted(stack, tmp_path):
