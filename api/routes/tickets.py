@@ -109,6 +109,9 @@ def list_tickets(
     safety: bool | None = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
+    resolve_due_before: Annotated[
+        datetime | None, Query(description="resolve-by at or before this time (about to breach)")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> TicketPage:
@@ -123,6 +126,7 @@ def list_tickets(
         safety=safety,
         created_from=created_from,
         created_to=created_to,
+        resolve_due_before=resolve_due_before,
         limit=limit,
         offset=offset,
     )

@@ -188,6 +188,7 @@ def search(
     safety: bool | None = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
+    resolve_due_before: datetime | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[int, list[Ticket]]:
@@ -215,6 +216,8 @@ def search(
         stmt = stmt.where(Ticket.created_at >= created_from)
     if created_to is not None:
         stmt = stmt.where(Ticket.created_at < created_to)
+    if resolve_due_before is not None:  # about to breach: the supervisor's watch list
+        stmt = stmt.where(Ticket.resolve_due_at <= resolve_due_before)
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
     rows = session.scalars(
         stmt.order_by(Ticket.priority, Ticket.created_at.desc()).limit(limit).offset(offset)
