@@ -9,6 +9,7 @@ import argparse
 from pathlib import Path
 
 from api.settings import get_settings
+from bot.settings import get_settings as gateway_settings
 
 
 def _shown(path: Path) -> str:
@@ -32,8 +33,24 @@ def main() -> None:
         token = _shown(settings.var_dir / "service_token")
     api = f"http://127.0.0.1:{args.api_port}"
     rasa = f"http://127.0.0.1:{args.rasa_port}"
+    gateway = gateway_settings()
+    if not gateway.telegram_enabled:
+        telegram = "off (set TELEGRAM_BOT_TOKEN)"
+    elif gateway.telegram_webhook_url:
+        telegram = f"webhook {gateway.telegram_webhook_url}"
+    else:
+        telegram = "on, long polling"
+    wecom = (
+        f"callback {api}/channels/wecom/callback"
+        if gateway.wecom_enabled
+        else "off (set WECOM_CORP_ID, WECOM_TOKEN, WECOM_ENCODING_AES_KEY…)"
+    )
     print(
         f"""
+  web chat (demo page) {api}/
+  embed the widget     <script src="{api}/widget.js" async></script>
+  Telegram             {telegram}
+  WeCom                {wecom}
   API docs (OpenAPI)   {api}/docs
   health check         {api}/healthz
   the assistant        {rasa}/webhooks/rest/webhook  (Rasa's REST channel; README: Talk to it)
