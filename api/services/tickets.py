@@ -92,7 +92,12 @@ def _replay(session: Session, key: str, digest: str | None) -> Ticket | None:
 
 def _insert(session, settings, actor, body: TicketCreate, key, digest) -> Ticket:
     contact = body.customer
-    if not contact.phone and not body.external_id:
+    channel, external_id = body.channel.value, body.external_id
+    if body.conversation_id is not None and external_id is None:
+        # opened in a conversation (the agent console): its customer's, on its channel
+        conversation = session.get_one(Conversation, body.conversation_id)
+        channel, external_id = conversation.channel, conversation.external_id
+    if not contact.phone and not external_id:
         raise Invalid("a ticket needs a way to reach the customer: customer.phone or external_id")
     if body.about_staff_id is not None and session.get(Staff, body.about_staff_id) is None:
         raise Invalid(f"about_staff_id {body.about_staff_id} is not a staff member")
@@ -103,8 +108,8 @@ def _insert(session, settings, actor, body: TicketCreate, key, digest) -> Ticket
         actor,
         name=contact.name,
         phone=contact.phone,
-        channel=body.channel.value,
-        external_id=body.external_id,
+        channel=channel,
+        external_id=external_id,
         language=contact.language,
     )
     if contact.email and not customer.email:
@@ -116,7 +121,7 @@ def _insert(session, settings, actor, body: TicketCreate, key, digest) -> Ticket
     ticket = Ticket(
         kind=body.kind.value,
         status=TicketStatus.received.value,
-        channel=body.channel.value,
+        channel=channel,
         category=body.category,
         impact=body.impact,
         urgency=body.urgency,

@@ -168,3 +168,16 @@ def test_a_ticket_opened_in_a_conversation_becomes_its_ticket(client, service_he
     )
     assert unknown.status_code == 422
     assert unknown.json()["detail"] == "no conversation 999999"
+
+
+def test_a_ticket_opened_from_the_console_is_the_conversations_customers(
+    client, service_headers, make_staff
+):
+    """The agent gives no phone or channel id: the conversation's customer it is (S5.5)."""
+    conversation = say(client, service_headers, "转人工", "u-1").json()["conversation"]
+    _, agent = make_staff("agent-a")
+    body = {"kind": "repair", "description": "洗衣机不排水", "conversation_id": conversation["id"]}
+    created = client.post("/api/v1/tickets", json=body, headers=agent)
+    assert created.status_code == 201, created.text
+    assert created.json()["customer"]["id"] == conversation["customer_id"]
+    assert created.json()["channel"] == "telegram"
