@@ -47,6 +47,7 @@ def main() -> None:
     )
     print(
         f"""
+  agent console        {api}/console/  (log in as a supervisor: see "first supervisor")
   web chat (demo page) {api}/
   embed the widget     <script src="{api}/widget.js" async></script>
   Telegram             {telegram}
@@ -56,7 +57,7 @@ def main() -> None:
   the assistant        {rasa}/webhooks/rest/webhook  (Rasa's REST channel; README: Talk to it)
   database             {settings.safe_db_url}
   service token        {token}  (service clients send: Authorization: Bearer <token>)
-  first admin          .venv/bin/python -m api create-user NAME --role admin
+  first supervisor     .venv/bin/python -m api create-user NAME --role supervisor
   stop everything      Ctrl-C
 """
     )
