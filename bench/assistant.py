@@ -422,10 +422,15 @@ class Run:
     tickets: int = 0
 
     def median(self, phase: str, name: str, process: str | None = None) -> float:
-        values = [getattr(getattr(r, phase), name) for r in self.rounds]
-        if process is not None:
-            values = [value[process] for value in values]
-        return statistics.median(values)
+        return median_of(self.rounds, phase, name, process)
+
+
+def median_of(rounds: list, phase: str, name: str, process: str | None = None) -> float:
+    """The median over the rounds of one figure of a phase (of one process's, for CPU)."""
+    values = [getattr(getattr(r, phase), name) for r in rounds]
+    if process is not None:
+        values = [value[process] for value in values]
+    return statistics.median(values)
 
 
 class BrokenFlow(Exception):

@@ -36,7 +36,6 @@ import platform
 import random
 import shutil
 import signal
-import statistics
 import sys
 import tempfile
 import time
@@ -59,6 +58,7 @@ from bench.assistant import (  # noqa: E402
     Phase,
     conversations,
     log,
+    median_of,
     run_phase,
     snapshot_model,
     stdout_to_stderr,
@@ -139,10 +139,7 @@ class Run:
     tickets: int = 0
 
     def median(self, phase: str, name: str, process: str | None = None) -> float:
-        values = [getattr(getattr(r, phase), name) for r in self.rounds]
-        if process is not None:
-            values = [value[process] for value in values]
-        return statistics.median(values)
+        return median_of(self.rounds, phase, name, process)
 
 
 async def drive(stack: processes.Stack, run: Run, args: argparse.Namespace) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -26,6 +27,7 @@ from api.models.enums import Role
 from api.seed import bootstrap
 from api.services import auth
 from api.settings import Settings
+from tests import processes
 from tests.serving import serve
 
 # tests/actions and tests/rasa_server run in the Rasa environment (`make test-rasa`)
@@ -44,22 +46,36 @@ def _pg_available() -> bool:
         return False
 
 
+def require_postgres() -> None:
+    """Skip without a reachable PostgreSQL, or fail under CI, where one is required."""
+    if not _pg_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL} (required under CI)")
+        pytest.skip("PostgreSQL is not reachable; set TEST_POSTGRES_URL")
+
+
+@contextmanager
+def postgres_database(prefix: str) -> Iterator[str]:
+    """A new PostgreSQL database for the block (dropped after it); its SQLAlchemy URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(PG_ADMIN_URL).set(drivername="postgresql+psycopg", database=name)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def db_url(request, tmp_path_factory) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
         return
-    if not _pg_available():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL} (required under CI)")
-        pytest.skip("PostgreSQL is not reachable; set TEST_POSTGRES_URL")
-    name = f"servicedesk_test_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(PG_ADMIN_URL).set(drivername="postgresql+psycopg", database=name)
-    yield url.render_as_string(hide_password=False)
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    require_postgres()
+    with postgres_database("servicedesk_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -149,9 +165,16 @@ def empty_db_url(db_url, tmp_path):
     if db_url.startswith("sqlite"):
         yield f"sqlite:///{tmp_path / 'migrated.db'}"
         return
-    name = f"servicedesk_migrate_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield make_url(db_url).set(database=name).render_as_string(hide_password=False)
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with postgres_database("servicedesk_migrate") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    """The embedded default as `make run` starts it, in processes of their own (the API
+    with the gateway mounted, the action server, Rasa with the trained model)."""
+
+    if not processes.MODEL.exists():
+        pytest.fail(f"no trained model at {processes.MODEL}: run `make train`")
+    with processes.stack(tmp_path_factory.mktemp("var")) as running:
+        yield running

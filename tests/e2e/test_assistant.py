@@ -24,14 +24,6 @@ PASSWORD = "correct-horse-9"
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory) -> Iterator[processes.Stack]:
-    if not processes.MODEL.exists():
-        pytest.fail(f"no trained model at {processes.MODEL}: run `make train`")
-    with processes.stack(tmp_path_factory.mktemp("var")) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def service(stack) -> Iterator[httpx.Client]:
     with processes.service_client(stack) as client:
         yield client

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-from collections.abc import Iterator
 
 import pytest
 
@@ -17,14 +16,6 @@ from tests import processes
 from tests.widget_client import widget
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory) -> Iterator[processes.Stack]:
-    if not processes.MODEL.exists():
-        pytest.fail(f"no trained model at {processes.MODEL}: run `make train`")
-    with processes.stack(tmp_path_factory.mktemp("var")) as running:
-        yield running
 
 
 REF = re.compile(r"CS-\d{8}-\d{4,}")

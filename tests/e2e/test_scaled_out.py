@@ -9,29 +9,19 @@ from __future__ import annotations
 import os
 import signal
 import time
-import uuid
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 import redis
-from sqlalchemy.engine import make_url
 
 from bot.channels.web import external_id_of
 from tests import processes
-from tests.conftest import PG_ADMIN_URL, _pg_available
+from tests.conftest import postgres_database, require_postgres
 from tests.widget_client import widget
 
 pytestmark = pytest.mark.slow
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/8")
-
-
-def _require(available: bool, what: str) -> None:
-    if not available:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{what} is not reachable (required under CI)")
-        pytest.skip(f"{what} is not reachable")
 
 
 def _redis_available() -> bool:
@@ -43,19 +33,17 @@ def _redis_available() -> bool:
 
 @pytest.fixture(scope="module")
 def database_url() -> Iterator[str]:
-    _require(_pg_available(), f"PostgreSQL at {PG_ADMIN_URL}")
-    name = f"servicedesk_scaled_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(PG_ADMIN_URL).set(drivername="postgresql+psycopg", database=name)
-    yield url.render_as_string(hide_password=False)
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    require_postgres()
+    with postgres_database("servicedesk_scaled") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, database_url) -> Iterator[processes.Stack]:
-    _require(_redis_available(), f"Redis at {REDIS_URL}")
+    if not _redis_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis is not reachable at {REDIS_URL} (required under CI)")
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
     redis.Redis.from_url(REDIS_URL).flushdb()
     env = {
         "REDIS_URL": REDIS_URL,
