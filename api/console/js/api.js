@@ -42,6 +42,7 @@ export async function api(method, path, body) {
   if (response.status === 401) {
     session.token = null;
     location.reload(); // back to the login
+    throw new ApiError(401, "not logged in");
   }
   const data = response.status === 204 ? null : await response.json().catch(() => null);
   if (!response.ok) throw new ApiError(response.status, data?.detail ?? response.statusText, data);

@@ -3,7 +3,7 @@
 
 import { ApiError, get, listen, login, api, session } from "./api.js";
 import { fill, h, toast } from "./dom.js";
-import { lang, named, setLang, t } from "./i18n.js";
+import { lang, named, refusal, setLang, t } from "./i18n.js";
 import { workspace } from "./workspace.js";
 import { supervisorPage } from "./supervisor.js";
 import { cannedPage } from "./canned.js";
@@ -78,7 +78,7 @@ function header() {
     h("h1", {}, t("title")),
     h(
       "nav",
-      { "aria-label": t("title") },
+      { "aria-label": t("pages") },
       link("#/workspace", t("workspace")),
       isSupervisor(me) && link("#/supervisor", t("supervisor")),
       link("#/canned", t("canned")),
@@ -133,7 +133,7 @@ async function start() {
 
 window.addEventListener("hashchange", () => state.me && render());
 window.addEventListener("unhandledrejection", (event) => {
-  if (event.reason instanceof ApiError) toast(event.reason.message);
+  if (event.reason instanceof ApiError) toast(refusal(event.reason));
 });
 
 setLang(lang());

@@ -2,7 +2,7 @@
 
 import { api, get, post } from "./api.js";
 import { fill, h, toast } from "./dom.js";
-import { t } from "./i18n.js";
+import { refusal, t } from "./i18n.js";
 
 export function cannedPage({ me, main }) {
   const editable = me.role === "supervisor" || me.role === "admin";
@@ -28,8 +28,12 @@ export function cannedPage({ me, main }) {
       editable && h("div", { class: "actions" },
         h("button", { class: "primary", type: "submit" }, reply ? t("save") : t("add")),
         reply && h("button", { class: "danger", type: "button", onclick: async () => {
-          await api("DELETE", `/canned-replies/${reply.id}`);
-          load();
+          try {
+            await api("DELETE", `/canned-replies/${reply.id}`);
+            load();
+          } catch (error) {
+            toast(refusal(error));
+          }
         } }, t("remove"))));
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
@@ -40,7 +44,7 @@ export function cannedPage({ me, main }) {
         toast(`${body.title} ✓`);
         load();
       } catch (error) {
-        toast(error.message);
+        toast(refusal(error));
       }
     });
     return form;
@@ -51,5 +55,5 @@ export function cannedPage({ me, main }) {
     fill(list, replies.map(editor), editable && editor(null));
   }
 
-  load().catch((error) => toast(error.message));
+  load().catch((error) => toast(refusal(error)));
 }

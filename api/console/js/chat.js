@@ -4,23 +4,20 @@
 
 import { ApiError, get, post } from "./api.js";
 import { clientId, fill, h, toast } from "./dom.js";
-import { lang, named, t, when } from "./i18n.js";
-
-const OUTBOX = "console-outbox";
-
-function outbox() {
-  try {
-    return JSON.parse(localStorage.getItem(OUTBOX)) || [];
-  } catch {
-    return [];
-  }
-}
-
-function saveOutbox(items) {
-  localStorage.setItem(OUTBOX, JSON.stringify(items));
-}
+import { lang, named, refusal, t, when } from "./i18n.js";
 
 export async function openChat(container, conversation, me, onChanged) {
+  // the replies not yet taken by the API, per staff member (one browser, several agents)
+  const OUTBOX = `console-outbox:${me.id}`;
+  const outbox = () => {
+    try {
+      return JSON.parse(localStorage.getItem(OUTBOX)) || [];
+    } catch {
+      return [];
+    }
+  };
+  const saveOutbox = (items) => localStorage.setItem(OUTBOX, JSON.stringify(items));
+
   const holding = conversation.mode === "agent" && conversation.agent_id === me.id;
   const transcript = h("div", { class: "transcript", role: "log", "aria-live": "polite",
     "aria-label": t("transcript"), tabindex: "0" });
@@ -30,9 +27,11 @@ export async function openChat(container, conversation, me, onChanged) {
   function messageNode(message) {
     const who = t("from")[message.sender] || message.sender;
     const state = message.pending ? t("pending") : message.delivered_at ? t("delivered") : "";
+    const buttons = message.payload?.buttons?.map((b) => b.title) || [];
     return h("div", { class: `msg ${message.sender}` + (message.pending ? " pending" : "") },
       h("span", { class: "who" }, `${who} · ${when(message.created_at)}${state ? " · " + state : ""}`),
-      message.text || (message.payload?.button ? `[${message.payload.button}]` : ""));
+      message.text || (message.payload?.button ? `[${message.payload.button}]` : ""),
+      buttons.length ? h("span", { class: "offered" }, `${t("offered")}: ${buttons.join(" | ")}`) : null);
   }
 
   function show(message) {
@@ -64,7 +63,7 @@ export async function openChat(container, conversation, me, onChanged) {
         await post(`/conversations/${conversation.id}/messages`, { text: item.text, channel_message_id: item.id });
       } catch (error) {
         if (!(error instanceof ApiError)) return; // offline: kept, tried again on reconnect
-        toast(error.message);
+        toast(refusal(error));
       }
       saveOutbox(outbox().filter((i) => i.id !== item.id));
     }
@@ -100,7 +99,7 @@ export async function openChat(container, conversation, me, onChanged) {
     const text = input.value.trim();
     if (!text) return;
     input.value = "";
-    send(text).catch((error) => toast(error.message));
+    send(text).catch((error) => toast(refusal(error)));
   });
   input.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {

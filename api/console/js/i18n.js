@@ -26,6 +26,8 @@ const WORDS = {
     refused: "您的角色无权查看此页面。", title_: "标题", textZh: "中文", textEn: "English",
     save: "保存", remove: "删除", add: "新增快捷回复", onlySupervisors: "只有主管可以修改快捷回复。",
     agent: "客服", mode: "状态", since: "开始", role: "角色", team: "组", yes: "是", no: "否",
+    forbidden: "不允许", notFound: "找不到", conflict: "当前状态不允许", invalid: "输入有误",
+    pages: "页面", offered: "提供的选项",
     from: { customer: "客户", bot: "机器人", agent: "客服", system: "系统" },
   },
   en: {
@@ -56,6 +58,8 @@ const WORDS = {
     textZh: "中文", textEn: "English", save: "Save", remove: "Delete", add: "Add a canned reply",
     onlySupervisors: "Only supervisors may change canned replies.", agent: "Agent", mode: "Mode",
     since: "Since", role: "Role", team: "Team", yes: "yes", no: "no",
+    forbidden: "Not allowed", notFound: "Not found", conflict: "Not possible now",
+    invalid: "Check the input", pages: "Pages", offered: "options offered",
     from: { customer: "Customer", bot: "Bot", agent: "Agent", system: "System" },
   },
 };
@@ -122,10 +126,17 @@ export function when(iso) {
   });
 }
 
-/** "12 min", "1 h 5 min" since `iso`. */
+/** "4:07" or "1:04:07" since `iso` (it ticks every second). */
 export function waitedSince(iso) {
-  const minutes = Math.max(0, Math.floor((Date.now() - new Date(iso).getTime()) / 60000));
-  const hours = Math.floor(minutes / 60);
-  const unit = current === "zh" ? ["小时", "分钟"] : ["h", "min"];
-  return hours ? `${hours} ${unit[0]} ${minutes % 60} ${unit[1]}` : `${minutes} ${unit[1]}`;
+  const seconds = Math.max(0, Math.floor((Date.now() - new Date(iso).getTime()) / 1000));
+  const [h, m, s] = [Math.floor(seconds / 3600), Math.floor(seconds / 60) % 60, seconds % 60];
+  const two = (n) => String(n).padStart(2, "0");
+  return h ? `${h}:${two(m)}:${two(s)}` : `${m}:${two(s)}`;
+}
+
+/** What the API refused, in our words, with its own reason after them. */
+export function refusal(error) {
+  const words = { 403: t("forbidden"), 404: t("notFound"), 409: t("conflict"), 422: t("invalid") };
+  const lead = words[error.status];
+  return lead ? `${lead}: ${error.message}` : error.message;
 }

@@ -5,7 +5,7 @@
 
 import { get, post } from "./api.js";
 import { fill, h, toast } from "./dom.js";
-import { lang, named, t, when } from "./i18n.js";
+import { lang, named, refusal, t, when } from "./i18n.js";
 
 const KINDS = ["inquiry", "complaint", "repair", "installation", "maintenance", "replacement", "recall"];
 
@@ -61,7 +61,8 @@ async function ticketSection(conversation, me, chat, holding, rerender) {
       rerender();
     } catch (error) {
       const allowedNow = error.body?.allowed;
-      toast(allowedNow ? `${error.message} (${allowedNow.map((a) => named("action", a)).join(", ")})` : error.message);
+      const options = allowedNow?.map((a) => named("action", a)).join(", ");
+      toast(options ? `${refusal(error)} (${options})` : refusal(error));
     }
   }
 
@@ -70,7 +71,7 @@ async function ticketSection(conversation, me, chat, holding, rerender) {
       await post(`/tickets/${ticket.ref}/assign`, { staff_id: me.id });
       rerender();
     } catch (error) {
-      toast(error.message);
+      toast(refusal(error));
     }
   }
 
@@ -107,7 +108,7 @@ function newTicketSection(conversation, holding, onCreated) {
       await post("/tickets", { kind: kind.value, description: description.value.trim(), conversation_id: conversation.id });
       await onCreated();
     } catch (error) {
-      toast(error.message);
+      toast(refusal(error));
     }
   });
   return h("section", { "aria-labelledby": "new-ticket-title" }, h("h2", { id: "new-ticket-title" }, t("createTicket")), form);

@@ -4,7 +4,7 @@
 
 import { get, post } from "./api.js";
 import { fill, h, toast } from "./dom.js";
-import { named, t, waitedSince, when } from "./i18n.js";
+import { named, refusal, t, waitedSince, when } from "./i18n.js";
 
 const OPEN = ["received", "acknowledged", "investigating", "scheduled", "in_progress"];
 const SVG = "http://www.w3.org/2000/svg";
@@ -81,7 +81,7 @@ export function supervisorPage({ main, events }) {
           await post(`/conversations/${c.id}/reassign`, { staff_id: Number(choice.value) });
           refresh();
         } catch (error) {
-          toast(error.message);
+          toast(refusal(error));
           choice.value = "";
         }
       });
@@ -137,6 +137,6 @@ export function supervisorPage({ main, events }) {
   events.on((event) => {
     if (event.type === "conversation" || event.type === "reconnected") refresh().catch(() => {});
   });
-  refresh().catch((error) => toast(error.message));
-  renderFigures().catch((error) => toast(error.message));
+  refresh().catch((error) => toast(refusal(error)));
+  renderFigures().catch((error) => toast(refusal(error)));
 }

@@ -5,7 +5,7 @@
 
 import { get, post } from "./api.js";
 import { fill, h, toast } from "./dom.js";
-import { named, t, waitedSince } from "./i18n.js";
+import { named, refusal, t, waitedSince } from "./i18n.js";
 import { openChat } from "./chat.js";
 import { renderPanel } from "./panel.js";
 
@@ -27,18 +27,24 @@ export function workspace({ me, main, events }) {
       panelColumn),
   );
 
+  const LAST_OPEN = `console-open:${me.id}`;
   let chat = null;
   let openId = Number((location.hash.split("/")[2] || "").trim()) || null;
   let refreshTimer = null;
+  let shownLists = ""; // what the lists show, so an unchanged queue is not read out again
 
   async function refreshLists() {
     const [waiting, mine] = await Promise.all([
       get("/conversations?mode=waiting"),
       get("/conversations?mine=true"),
     ]);
-    fill(queueList, waiting.length ? waiting.map(queueCard) : h("li", { class: "empty" }, t("noQueue")));
     const held = mine.filter((c) => c.mode === "agent");
+    const now = JSON.stringify([waiting, held.map((c) => [c.id, c.ticket_ref]), openId]);
+    if (now === shownLists) return held;
+    shownLists = now;
+    fill(queueList, waiting.length ? waiting.map(queueCard) : h("li", { class: "empty" }, t("noQueue")));
     fill(mineList, held.length ? held.map(mineCard) : h("li", { class: "empty" }, t("noMine")));
+    return held;
   }
 
   function scheduleRefresh() {
@@ -57,7 +63,7 @@ export function workspace({ me, main, events }) {
   }
 
   function queueCard(conversation) {
-    const waited = h("span", { class: "meta", dataset: { since: conversation.waiting_since } },
+    const waited = h("span", { class: "meta", "aria-live": "off", dataset: { since: conversation.waiting_since } },
       `${t("waited")} ${waitedSince(conversation.waiting_since)}`);
     return h("li", { class: "card" + (conversation.urgent ? " urgent" : ""), dataset: { id: conversation.id } },
       h("div", { class: "row" },
@@ -84,17 +90,25 @@ export function workspace({ me, main, events }) {
       await post(`/conversations/${id}/claim`);
       location.hash = `#/workspace/${id}`; // re-renders with the chat open
     } catch (error) {
-      toast(error.status === 409 ? `${t("claimTaken")} (${error.message})` : error.message);
+      toast(error.status === 409 ? `${t("claimTaken")} (${error.message})` : refusal(error));
       scheduleRefresh();
     }
   }
 
-  async function openConversation() {
+  async function openConversation(held) {
     if (!openId) {
+      // a reload of a bare #/workspace: the conversation open last, or the first one held
+      const last = Number(localStorage.getItem(LAST_OPEN));
+      const again = held.find((c) => c.id === last) || held[0];
+      if (again) {
+        location.hash = `#/workspace/${again.id}`;
+        return;
+      }
       fill(chatColumn, h("p", { class: "placeholder" }, t("choose")));
       fill(panelColumn);
       return;
     }
+    localStorage.setItem(LAST_OPEN, String(openId));
     const conversation = await get(`/conversations/${openId}`);
     const showPanel = () => renderPanel(panelColumn, conversation, me, chat);
     chat = await openChat(chatColumn, conversation, me, async () => {
@@ -111,7 +125,7 @@ export function workspace({ me, main, events }) {
     main.querySelectorAll("[data-since]").forEach((node) => {
       node.textContent = `${t("waited")} ${waitedSince(node.dataset.since)}`;
     });
-  }, 15000);
+  }, 1000);
 
   events.on((event) => {
     if (event.type === "conversation" || event.type === "reconnected") scheduleRefresh();
@@ -120,6 +134,7 @@ export function workspace({ me, main, events }) {
     else if (event.conversation_id === openId) chat.onEvent(event);
   });
 
-  refreshLists().catch((error) => toast(error.message));
-  openConversation().catch((error) => toast(error.message));
+  refreshLists()
+    .then(openConversation)
+    .catch((error) => toast(refusal(error)));
 }
