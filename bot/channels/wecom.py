@@ -9,54 +9,90 @@ the same Token and EncodingAESKey (`WECOM_TOKEN`, `WECOM_ENCODING_AES_KEY`).
   answered at once; a background task pulls them with `kf/sync_msg` from the cursor kept
   in the shared state, page by page while `has_more`, routes each customer message (its
   `msgid` is the channel message id, so a message pulled twice is logged once) and stores
-  the next cursor only once the page's messages were taken — nothing is lost on a crash.
-  Replies go out with `kf/send_msg`; Rasa's buttons become a `msgmenu`, whose clicks come
-  back as text with the item's `menu_id`, mapped back to the button's payload.
-- **app**: the message is in the callback; it is routed before the answer (WeCom retries
-  after 5 s without one, and a retry is recognised by its MsgId) and the replies go out
-  with `message/send`. App users are `app:<userid>` on the channel.
+  the next cursor only once the page's messages were taken: nothing is lost on a crash,
+  and a starting gateway pulls what came while it was down. One gateway pulls an account
+  at a time (a lease); a callback meanwhile marks it dirty and the puller goes round again.
+  Replies go out with `kf/send_msg`, as few messages as they fit in (WeCom allows five
+  per customer message); Rasa's buttons become a `msgmenu`, whose clicks come back as
+  text with the item's `menu_id`, mapped back to the button's payload.
+- **entering a session** (`enter_session` with a `welcome_code`): the assistant's greeting
+  (`/greet` through the router) goes out with `kf/send_msg_on_event`, the one message the
+  code allows — `kf/send_msg` is refused until the customer has written. Without a code
+  (a welcome configured in WeCom's admin) the event is skipped; so are the other events.
+- **app**: the message is in the callback. It is routed at once and the answer waits for
+  the turn up to `APP_ANSWER_SECONDS`: the message is then logged before WeCom hears 200
+  (without an answer in 5 s WeCom retries, and a retry is recognised by its MsgId), and a
+  slow turn finishes in the background. Replies go out with `message/send`; buttons are
+  numbered lines, and a reply with the number or the title is the button's payload. App
+  users are `app:<userid>` on the channel.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import json
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-import httpx
-from defusedxml import ElementTree
+from defusedxml import DefusedXmlException, ElementTree
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from bot import texts
-from bot.api_client import ApiRefused
+from bot.api_client import ApiRefused, ApiUnavailable
 from bot.channels.wecom_client import WecomClient, WecomError
-from bot.channels.wecom_crypto import CallbackRefused, WecomCrypto
-from bot.messages import Inbound, Reply, plain_text
+from bot.channels.wecom_crypto import CallbackRefused, ForgedSignature, WecomCrypto
+from bot.channels.wecom_render import (
+    MENU_ITEMS,
+    TEXT_BYTES,
+    app_text,
+    kf_messages,
+    menu_id,
+    pieces,
+)
+from bot.messages import Inbound, Reply
 from bot.routing import Router
 from bot.settings import GatewaySettings
 from bot.state import State
 
 log = logging.getLogger(__name__)
 
+CALLBACK = "/channels/wecom/callback"
 APP_PREFIX = "app:"
+GREETING = "/greet"
 CUSTOMER = 3  # `origin` of a message the WeChat customer sent
+ACCOUNTS = "wecom:accounts"  # the kf accounts seen, pulled again on start
 MENU_TTL = 30 * 24 * 3600
 KF_OF_TTL = 90 * 24 * 3600  # how long the kf account of a customer is remembered
-SYNC_LEASE_SECONDS = 60
-TEXT_LIMIT = 2000  # characters; WeCom takes 2048 bytes of text per message
+ANSWERED_TTL = 4 * 24 * 3600  # sync_msg returns three days
+CALLBACK_TOKEN_SECONDS = 600  # a callback's token is valid 10 minutes
+SYNC_LEASE_SECONDS = 300  # renewed with every page
+APP_ANSWER_SECONDS = 4.0  # WeCom waits 5 s for the answer
+STOP_GRACE_SECONDS = 2.0  # on top of a Rasa turn, for the work in flight on stop
+MAX_TEXT = 4096  # the API's limit of a logged message
 
 
 def parse_xml(body: str | bytes) -> dict[str, str]:
     """The child elements of a WeCom XML message (entities and DTDs refused)."""
     try:
         root = ElementTree.fromstring(body)
-    except Exception as exc:  # defusedxml's and expat's errors alike
+    except (ElementTree.ParseError, DefusedXmlException, ValueError) as exc:
         raise CallbackRefused("not WeCom's XML") from exc
     return {child.tag: (child.text or "") for child in root}
+
+
+# ------------------------------------------------------------------------- the channel
+
+
+@dataclass(frozen=True)
+class Pulled:
+    """A customer's message (text None: not text), or a greeting with its event's code."""
+
+    inbound: Inbound
+    welcome_code: str | None = None
 
 
 class WecomChannel:
@@ -70,32 +106,40 @@ class WecomChannel:
             settings.wecom_token, settings.wecom_encoding_aes_key, settings.wecom_corp_id
         )
         self.client = WecomClient(settings, state)
-        self._syncing: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks: set[asyncio.Task] = set()
         self.routes = APIRouter()
-        self.routes.add_api_route(
-            "/channels/wecom/callback",
-            self.verify_url,
-            methods=["GET"],
-            response_class=PlainTextResponse,
-            include_in_schema=False,
-        )
-        self.routes.add_api_route(
-            "/channels/wecom/callback",
-            self.callback,
-            methods=["POST"],
-            response_class=PlainTextResponse,
-            include_in_schema=False,
-        )
+        for method, endpoint in (("GET", self.verify_url), ("POST", self.callback)):
+            self.routes.add_api_route(
+                CALLBACK,
+                endpoint,
+                methods=[method],
+                response_class=PlainTextResponse,
+                include_in_schema=False,
+            )
 
     async def start(self) -> None:
-        pass  # WeCom calls us
+        """Pull what came while no gateway ran (WeCom's callbacks then were lost)."""
+        for open_kfid in json.loads(await self.state.get(ACCOUNTS) or "[]"):
+            self._in_background(self.sync(open_kfid, None))
 
     async def stop(self) -> None:
+        if self._tasks:  # let the turns in flight finish: their replies are not pulled again
+            await asyncio.wait(self._tasks, timeout=self.settings.rasa_timeout + STOP_GRACE_SECONDS)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.client.aclose()
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> asyncio.Task:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("WeCom background work failed", exc_info=exc)
 
     # --------------------------------------------------------------------- callbacks
 
@@ -109,7 +153,7 @@ class WecomChannel:
         try:
             return self.crypto.open(msg_signature, timestamp, nonce, echostr)
         except CallbackRefused as exc:
-            raise HTTPException(403 if "signature" in str(exc) else 400, str(exc)) from None
+            raise HTTPException(_status(exc), str(exc)) from None
 
     async def callback(
         self,
@@ -119,49 +163,55 @@ class WecomChannel:
         nonce: str = Query(...),
     ) -> str:
         try:
-            encrypted = parse_xml(await request.body()).get("Encrypt", "")
+            encrypted = parse_xml(await request.body()).get("Encrypt")
+            if not encrypted:
+                raise CallbackRefused("no Encrypt element")
             message = parse_xml(self.crypto.open(msg_signature, timestamp, nonce, encrypted))
         except CallbackRefused as exc:
-            raise HTTPException(403 if "signature" in str(exc) else 400, str(exc)) from None
-        if message.get("Event") == "kf_msg_or_event" and message.get("OpenKfId"):
-            self._in_background(self.sync(message["OpenKfId"], message.get("Token")))
-        elif message.get("MsgType") == "text" and message.get("AgentID"):
+            raise HTTPException(_status(exc), str(exc)) from None
+        if message.get("MsgType") == "event":
+            if message.get("Event") == "kf_msg_or_event" and message.get("OpenKfId"):
+                self._in_background(self.sync(message["OpenKfId"], message.get("Token")))
+        elif message.get("AgentID"):
             await self._app_message(message)
         return "success"
 
-    def _in_background(self, work) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     async def _app_message(self, message: dict[str, str]) -> None:
-        userid = message.get("FromUserName", "")
-        if not userid or not message.get("MsgId"):
+        if message["AgentID"] != self.settings.wecom_agent_id:
+            log.info("WeCom callback of app %s skipped: not ours", message["AgentID"])
+            return
+        userid, msgid = message.get("FromUserName"), message.get("MsgId")
+        if not userid or not msgid:
             raise HTTPException(400, "an app message needs FromUserName and MsgId")
-        inbound = Inbound(self.name, APP_PREFIX + userid, message.get("Content", ""),
-                          f"app:{message['MsgId']}")  # fmt: skip
-        await self._route(inbound)
+        external_id = APP_PREFIX + userid
+        text = message.get("Content", "")[:MAX_TEXT] if message.get("MsgType") == "text" else None
+        payload = await self._choice(external_id, text) if text else None
+        inbound = Inbound(self.name, external_id, text, f"app:{msgid}", payload)
+        await asyncio.wait(
+            {self._in_background(self._handle(Pulled(inbound)))}, timeout=APP_ANSWER_SECONDS
+        )
 
     # --------------------------------------------------------------------- kf: pulling
 
     async def sync(self, open_kfid: str, token: str | None) -> None:
-        """Pull and route everything new for the kf account (one puller per account)."""
-        dirty = f"wecom:dirty:{open_kfid}"
-        await self.state.put(dirty, "1", ttl=SYNC_LEASE_SECONDS)
-        async with self._syncing[open_kfid]:
-            lease = f"wecom:sync:{open_kfid}"
+        """Pull and route everything new for the kf account (one puller at a time)."""
+        dirty, lease = f"wecom:dirty:{open_kfid}", f"wecom:sync:{open_kfid}"
+        await self.state.put(dirty, token or "", ttl=CALLBACK_TOKEN_SECONDS)
+        await self._remember_account(open_kfid)
+        while await self.state.get(dirty) is not None:  # marked again after our last round
             if not await self.state.put_new(lease, "1", SYNC_LEASE_SECONDS):
-                return  # another gateway pulls now and will see the dirty mark
+                return  # another puller holds the account and will see the mark
             try:
-                while await self.state.get(dirty):
+                while (marked := await self.state.get(dirty)) is not None:
                     await self.state.delete(dirty)
-                    await self._pull(open_kfid, token)
-            except (WecomError, httpx.HTTPError) as exc:
+                    await self._pull(open_kfid, marked or None, lease)
+            except WecomError as exc:
                 log.warning("WeCom sync of %s failed: %s", open_kfid, exc)
+                return
             finally:
                 await self.state.delete(lease)
 
-    async def _pull(self, open_kfid: str, token: str | None) -> None:
+    async def _pull(self, open_kfid: str, token: str | None, lease: str) -> None:
         key = f"wecom:cursor:{open_kfid}"
         more = True
         while more:
@@ -170,79 +220,148 @@ class WecomChannel:
             await self._take(messages)
             if next_cursor:
                 await self.state.put(key, next_cursor)  # only now: the page was taken
+            await self.state.put(lease, "1", ttl=SYNC_LEASE_SECONDS)
 
     async def _take(self, messages: list[dict[str, Any]]) -> None:
         """A page: each customer's messages in order, the customers side by side."""
-        by_customer: dict[str, list[Inbound]] = defaultdict(list)
+        by_customer: dict[str, list[Pulled]] = defaultdict(list)
         for item in messages:
-            inbound = await self._inbound(item)
-            if inbound is not None:
-                by_customer[inbound.external_id].append(inbound)
+            if (pulled := await self._pulled(item)) is not None:
+                by_customer[pulled.inbound.external_id].append(pulled)
 
-        async def in_order(inbounds: list[Inbound]) -> None:
-            for inbound in inbounds:
-                await self._route(inbound)
+        async def in_order(batch: list[Pulled]) -> None:
+            for pulled in batch:
+                await self._handle(pulled)
 
-        await asyncio.gather(*(in_order(batch) for batch in by_customer.values()))
+        done = await asyncio.gather(*map(in_order, by_customer.values()), return_exceptions=True)
+        for result in done:
+            if isinstance(result, BaseException):
+                raise result  # the cursor stays: the page is pulled again
 
-    async def _inbound(self, item: dict[str, Any]) -> Inbound | None:
-        """A pulled message as an Inbound: the customer's texts and menu clicks, and the
-        customer entering the session (a greeting); None for the rest."""
+    async def _pulled(self, item: dict[str, Any]) -> Pulled | None:
+        """The customer's messages and menu clicks, and entering with a welcome code;
+        None for the rest (what our agents or the system sent, other events)."""
         kind, msgid = item.get("msgtype"), item.get("msgid")
+        if not msgid:
+            return None
         if kind == "event":
             event = item.get("event") or {}
-            if event.get("event_type") != "enter_session" or not msgid:
+            user, code = event.get("external_userid"), event.get("welcome_code")
+            if event.get("event_type") != "enter_session" or not user or not code:
                 return None
-            user, kf = event.get("external_userid"), event.get("open_kfid")
-            await self._remember(user, kf)
-            return Inbound(self.name, user, None, msgid, "/greet")
-        if item.get("origin") != CUSTOMER or not msgid:
-            return None  # what our agents or the system sent
-        user = item["external_userid"]
+            await self._remember(user, event.get("open_kfid"))
+            return Pulled(Inbound(self.name, user, None, msgid, GREETING), code)
+        user = item.get("external_userid")
+        if item.get("origin") != CUSTOMER or not user:
+            return None
         await self._remember(user, item.get("open_kfid"))
         if kind != "text":
-            await self.send(user, [texts.reply("unsupported", None)])
-            return None
+            return Pulled(Inbound(self.name, user, None, msgid))
         text = item.get("text") or {}
         payload = None
         if text.get("menu_id"):
             payload = await self.state.get(f"wecom:menu:{text['menu_id']}")
-        return Inbound(self.name, user, text.get("content", ""), msgid, payload)
+        content = (text.get("content") or "")[:MAX_TEXT]
+        return Pulled(Inbound(self.name, user, content, msgid, payload))
 
-    async def _remember(self, user: str | None, open_kfid: str | None) -> None:
-        if user and open_kfid:
+    async def _remember(self, user: str, open_kfid: str | None) -> None:
+        if open_kfid:
             await self.state.put(f"wecom:kf_of:{user}", open_kfid, ttl=KF_OF_TTL)
 
-    async def _route(self, inbound: Inbound) -> None:
+    async def _remember_account(self, open_kfid: str) -> None:
+        accounts = json.loads(await self.state.get(ACCOUNTS) or "[]")
+        if open_kfid not in accounts:
+            await self.state.put(ACCOUNTS, json.dumps([*accounts, open_kfid]))
+
+    # --------------------------------------------------------------------- one message
+
+    async def _handle(self, pulled: Pulled) -> None:
+        """Route one message (or say we read text only) and send the replies."""
+        inbound = pulled.inbound
+        if inbound.text is None and inbound.payload is None:
+            replies = await self._unsupported(inbound)
+        else:
+            replies = await self._route(inbound)
         try:
-            delivery = await self.router.receive(inbound)
-        except ApiRefused as exc:  # can never be taken: not retried
-            log.warning("WeCom message %s refused: %s", inbound.channel_message_id, exc)
-            return
-        try:
-            await self.send(inbound.external_id, delivery.replies)
-        except (WecomError, httpx.HTTPError) as exc:
+            if pulled.welcome_code:
+                await self._welcome(pulled.welcome_code, replies)
+            else:
+                await self.send(inbound.external_id, replies)
+        except WecomError as exc:
             log.warning("WeCom replies to %s not sent: %s", inbound.channel_message_id, exc)
+
+    async def _route(self, inbound: Inbound) -> list[Reply]:
+        try:
+            return (await self.router.receive(inbound)).replies
+        except ApiRefused as exc:  # can never be taken: not retried
+            log.warning(
+                "WeCom message %s refused by the API (%s)", inbound.channel_message_id, exc.status
+            )
+            return []
+
+    async def _unsupported(self, inbound: Inbound) -> list[Reply]:
+        """We read text only: said once per message, in the conversation's language."""
+        answered = f"wecom:answered:{inbound.external_id}:{inbound.channel_message_id}"
+        if not await self.state.put_new(answered, "1", ANSWERED_TTL):
+            return []
+        try:
+            conversation = await self.router.api.find_conversation(self.name, inbound.external_id)
+        except (ApiUnavailable, ApiRefused):
+            conversation = None
+        return [texts.reply("unsupported", (conversation or {}).get("language"))]
+
+    async def _choice(self, external_id: str, text: str) -> str | None:
+        """The payload of the app button whose number or title `text` is, if any."""
+        stored = await self.state.get(f"wecom:choices:{external_id}")
+        answer = text.strip().casefold()
+        for number, (title, payload) in enumerate(json.loads(stored or "[]"), 1):
+            if answer in (str(number), title.casefold()):
+                return payload
+        return None
 
     # --------------------------------------------------------------------- sending
 
     async def send(self, external_id: str, replies: Sequence[Reply]) -> None:
-        for reply in replies:
-            text = plain_text(reply.text)[:TEXT_LIMIT]
-            if external_id.startswith(APP_PREFIX):
-                await self.client.send_app(external_id.removeprefix(APP_PREFIX), text or "…")
-                continue
-            open_kfid = await self.state.get(f"wecom:kf_of:{external_id}")
-            if open_kfid is None:
-                raise WecomError(-1, "no kf account known for this customer")
-            await self.client.send_kf(open_kfid, external_id, await self._message(reply, text))
+        if not replies:
+            return
+        if external_id.startswith(APP_PREFIX):
+            await self._send_app(external_id, replies)
+            return
+        open_kfid = await self.state.get(f"wecom:kf_of:{external_id}")
+        if open_kfid is None:
+            raise LookupError("no kf account known for this WeCom customer")
+        await self._keep_menus(replies)
+        for message in kf_messages(replies):
+            await self.client.send_kf(open_kfid, external_id, message)
 
-    async def _message(self, reply: Reply, text: str) -> dict[str, Any]:
-        if not reply.buttons:
-            return {"msgtype": "text", "text": {"content": text or "…"}}
-        items = []
-        for button in reply.buttons:
-            menu_id = "m" + hashlib.sha256(button.payload.encode()).hexdigest()[:24]
-            await self.state.put(f"wecom:menu:{menu_id}", button.payload, ttl=MENU_TTL)
-            items.append({"type": "click", "click": {"id": menu_id, "content": button.title}})
-        return {"msgtype": "msgmenu", "msgmenu": {"head_content": text, "list": items}}
+    async def _welcome(self, code: str, replies: Sequence[Reply]) -> None:
+        messages = kf_messages(replies)
+        if not messages:
+            return
+        await self._keep_menus(replies)
+        await self.client.send_kf_on_event(code, messages[0])
+        if len(messages) > 1:
+            log.info(
+                "WeCom welcome: %d more messages not sent (one per event code)", len(messages) - 1
+            )
+
+    async def _keep_menus(self, replies: Sequence[Reply]) -> None:
+        for reply in replies:
+            for button in reply.buttons[:MENU_ITEMS]:
+                await self.state.put(
+                    f"wecom:menu:{menu_id(button.payload)}", button.payload, ttl=MENU_TTL
+                )
+
+    async def _send_app(self, external_id: str, replies: Sequence[Reply]) -> None:
+        choices = [[b.title, b.payload] for reply in replies for b in reply.buttons]
+        key = f"wecom:choices:{external_id}"
+        if choices:
+            await self.state.put(key, json.dumps(choices, ensure_ascii=False), ttl=MENU_TTL)
+        else:
+            await self.state.delete(key)  # a number now means just the number
+        for piece in pieces(app_text(replies), TEXT_BYTES):
+            await self.client.send_app(external_id.removeprefix(APP_PREFIX), piece)
+
+
+def _status(refused: CallbackRefused) -> int:
+    return 403 if isinstance(refused, ForgedSignature) else 400

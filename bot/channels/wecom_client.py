@@ -3,8 +3,8 @@ messages, and the self-built app's messages.
 
 Each secret has its own access token, fetched with `gettoken` and kept in the gateway's
 shared state until shortly before it expires; a call refused for an invalid or expired
-token fetches a new one and is tried once more. Every answer with `errcode` ≠ 0 is a
-`WecomError` (with WeCom's code and message, never the message contents).
+token fetches a new one and is tried once more. Every answer with `errcode` ≠ 0 — and no
+answer at all — is a `WecomError` (WeCom's code and message, never the message contents).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from bot.state import State
 
 TOKEN_MARGIN = 300  # seconds before expiry a token is fetched again
 STALE_TOKEN = {40001, 40014, 42001}  # invalid credential, invalid token, token expired
+NO_ANSWER = -1  # WeCom's own code for "busy, try again"
 
 
 class WecomError(Exception):
@@ -36,24 +37,23 @@ class WecomClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    @staticmethod
-    def _checked(response: httpx.Response) -> dict[str, Any]:
-        response.raise_for_status()
-        body = response.json()
+    async def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response = await self._http.request(method, path, **kwargs)
+            response.raise_for_status()
+            body = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise WecomError(NO_ANSWER, f"{path}: {type(exc).__name__}") from exc
         if body.get("errcode", 0) != 0:
             raise WecomError(body["errcode"], body.get("errmsg", ""))
         return body
 
     async def _token(self, kind: str, *, fresh: bool = False) -> str:
-        key = f"wecom:token:{kind}"
+        key = f"wecom:token:{self.settings.wecom_corp_id}:{kind}"
         if not fresh and (cached := await self.state.get(key)):
             return cached
-        body = self._checked(
-            await self._http.get(
-                "/cgi-bin/gettoken",
-                params={"corpid": self.settings.wecom_corp_id, "corpsecret": self._secrets[kind]},
-            )
-        )
+        params = {"corpid": self.settings.wecom_corp_id, "corpsecret": self._secrets[kind]}
+        body = await self._request("GET", "/cgi-bin/gettoken", params=params)
         ttl = max(60, int(body.get("expires_in", 7200)) - TOKEN_MARGIN)
         await self.state.put(key, body["access_token"], ttl=ttl)
         return body["access_token"]
@@ -68,9 +68,11 @@ class WecomClient:
         return await self._post(path, body, await self._token(kind, fresh=True))
 
     async def _post(self, path: str, body: dict[str, Any], token: str) -> dict[str, Any]:
-        return self._checked(await self._http.post(path, params={"access_token": token}, json=body))
+        return await self._request("POST", path, params={"access_token": token}, json=body)
 
-    async def sync_messages(self, open_kfid: str, cursor: str | None, token: str | None):
+    async def sync_messages(
+        self, open_kfid: str, cursor: str | None, token: str | None
+    ) -> tuple[list[dict[str, Any]], str | None, bool]:
         """One page of `kf/sync_msg`: (messages, next cursor, has more)."""
         body: dict[str, Any] = {"open_kfid": open_kfid, "limit": 1000}
         if cursor:
@@ -83,6 +85,10 @@ class WecomClient:
     async def send_kf(self, open_kfid: str, external_userid: str, message: dict[str, Any]):
         body = {"touser": external_userid, "open_kfid": open_kfid, **message}
         return await self.call("kf", "/cgi-bin/kf/send_msg", body)
+
+    async def send_kf_on_event(self, code: str, message: dict[str, Any]):
+        """The one message an event's code allows (the welcome of `enter_session`)."""
+        return await self.call("kf", "/cgi-bin/kf/send_msg_on_event", {"code": code, **message})
 
     async def send_app(self, userid: str, content: str) -> dict[str, Any]:
         body = {

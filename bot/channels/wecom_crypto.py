@@ -22,7 +22,11 @@ BLOCK = 32
 
 
 class CallbackRefused(ValueError):
-    """Not a genuine callback of ours: wrong signature, undecryptable, another receiver."""
+    """Not a callback for us: undecryptable, malformed, or for another receiver."""
+
+
+class ForgedSignature(CallbackRefused):
+    """The signature is not ours: not from WeCom."""
 
 
 class WecomCrypto:
@@ -59,11 +63,13 @@ class WecomCrypto:
         except ValueError as exc:
             raise CallbackRefused("the message cannot be decrypted") from exc
         pad = plain[-1] if plain else 0
-        if not 1 <= pad <= BLOCK or len(plain) < 20 + pad:
+        if not 1 <= pad <= BLOCK or len(plain) < 20 + pad or plain[-pad:] != bytes([pad]) * pad:
             raise CallbackRefused("the message cannot be decrypted")
         plain = plain[:-pad]
         (length,) = struct.unpack("!I", plain[16:20])
         message, receiver = plain[20 : 20 + length], plain[20 + length :]
+        if len(message) != length:
+            raise CallbackRefused("the message cannot be decrypted")
         if not hmac.compare_digest(receiver, self._receive_id.encode()):
             raise CallbackRefused("the message is for another receiver")
         try:
@@ -72,8 +78,9 @@ class WecomCrypto:
             raise CallbackRefused("the message cannot be decrypted") from exc
 
     def open(self, signature: str, timestamp: str, nonce: str, encrypted: str) -> str:
-        """The plaintext of a callback whose signature is ours; `CallbackRefused` else."""
+        """The plaintext of a signed callback: `ForgedSignature` if the signature is not
+        ours, `CallbackRefused` if it cannot be ours to read."""
         expected = self.signature(timestamp, nonce, encrypted)
         if not hmac.compare_digest(expected.encode(), signature.encode()):
-            raise CallbackRefused("wrong signature")
+            raise ForgedSignature("wrong signature")
         return self.decrypt(encrypted)

@@ -2,12 +2,20 @@
 
 Server API (answers as WeCom does: `{"errcode": 0, "errmsg": "ok", …}` or an error code):
 - `GET /cgi-bin/gettoken?corpid&corpsecret` → an access token valid 7200 s (40013 wrong
-  corp id, 40001 wrong secret); each secret (kf, app) gets its own tokens;
+  corp id, 40001 wrong secret); each secret (kf, app) gets its own tokens, and a token
+  used on the other's API gets 48002;
 - `POST /cgi-bin/kf/sync_msg?access_token` {cursor, token, limit, open_kfid} → a page of
-  the account's messages after the cursor (`next_cursor`, `has_more`, `msg_list`; 95007
-  for an unknown callback token);
-- `POST /cgi-bin/kf/send_msg` {touser, open_kfid, msgtype text|msgmenu, …} → {msgid};
-- `POST /cgi-bin/message/send` {touser, msgtype text, agentid, text} (the app's token);
+  the account's messages after the cursor (`next_cursor`, `has_more`, `msg_list`); 95007
+  for a callback token it did not issue or older than 10 minutes; `page_size` makes the
+  pages short, as WeCom may;
+- `POST /cgi-bin/kf/send_msg` {touser, open_kfid, msgtype text|msgmenu, …} → {msgid}:
+  only within 48 hours of the customer's last message and five per message (95001 "send
+  msg count limit" otherwise, as WeCom answers a send to a customer who has not written);
+  text ≤ 2048 bytes, a menu's head ≤ 1024, ≤ 10 click items of ≤ 128 bytes (45002);
+- `POST /cgi-bin/kf/send_msg_on_event` {code, msgtype text|msgmenu} → {msgid}: the code of
+  an `enter_session` event, once, within 20 s (40029 otherwise: the kf docs name no code);
+- `POST /cgi-bin/message/send` {touser, msgtype text, agentid, text} (the app's token;
+  40056 for another agentid);
 - 40014 for an unknown access token, 42001 for an expired one.
 
 As WeCom, the tests make customers write (`customer_says`, `enter_session`): the message
@@ -40,6 +48,9 @@ KF_SECRET = "kf-secret-of-the-double"
 APP_SECRET = "app-secret-of-the-double"
 AGENT_ID = "1000002"
 OPEN_KFID = "wkTEST0000kf0001"
+SEND_WINDOW = 48 * 3600  # kf/send_msg: within 48 hours of the customer's message …
+SENDS_PER_MESSAGE = 5  # … and five messages per customer message
+WELCOME_SECONDS = 20
 
 
 class WecomApi:
@@ -49,7 +60,10 @@ class WecomApi:
         self.access_tokens: dict[str, tuple[str, float]] = {}  # token → (kind, expires at)
         self.gettoken_calls = 0
         self.messages: list[dict[str, Any]] = []  # everything customers sent, in order
-        self.callback_tokens: set[str] = set()
+        self.callback_tokens: dict[str, float] = {}  # token → issued at
+        self.allowance: dict[str, tuple[int, float]] = {}  # customer → (sends left, until)
+        self.welcome_codes: dict[str, tuple[str, float]] = {}  # code → (customer, until)
+        self.welcomed: list[dict[str, Any]] = []  # kf/send_msg_on_event bodies
         self.page_size = 1000
         self.sync_calls: list[dict[str, Any]] = []
         self.sent: list[dict[str, Any]] = []  # kf/send_msg bodies
@@ -87,16 +101,26 @@ class WecomApi:
         content: dict[str, Any] = {"content": text}
         if menu_id:
             content["menu_id"] = menu_id
-        return self._queue({"origin": 3, "external_userid": user, "msgtype": "text",
-                            "text": content})  # fmt: skip
+        return self.customer_sends({"msgtype": "text", "text": content}, user)
 
     def customer_sends_image(self, user: str) -> str:
-        return self._queue({"origin": 3, "external_userid": user, "msgtype": "image",
-                            "image": {"media_id": "MEDIA"}})  # fmt: skip
+        return self.customer_sends({"msgtype": "image", "image": {"media_id": "MEDIA"}}, user)
 
-    def enter_session(self, user: str) -> str:
+    def customer_sends(self, message: dict[str, Any], user: str, notify: bool = True) -> str:
+        """Any message of the customer (`origin` 3): it opens WeCom's window for replies."""
+        with self._lock:
+            self.allowance[user] = (SENDS_PER_MESSAGE, time.time() + SEND_WINDOW)
+        return self._queue({"origin": 3, "external_userid": user, **message}, notify)
+
+    def enter_session(self, user: str, *, welcome: bool = True) -> str:
+        """The customer opens the chat; with a welcome code unless WeCom's admin sends one."""
         event = {"event_type": "enter_session", "open_kfid": OPEN_KFID,
-                 "external_userid": user, "scene": "", "welcome_code": "W"}  # fmt: skip
+                 "external_userid": user, "scene": ""}  # fmt: skip
+        if welcome:
+            code = "WELCOME" + secrets.token_hex(8)
+            event["welcome_code"] = code
+            with self._lock:
+                self.welcome_codes[code] = (user, time.time() + WELCOME_SECONDS)
         return self._queue({"origin": 4, "msgtype": "event", "event": event})
 
     def _queue(self, message: dict[str, Any], notify: bool = True) -> str:
@@ -113,7 +137,7 @@ class WecomApi:
     def notify(self) -> int:
         """The `kf_msg_or_event` callback, encrypted and signed as WeCom does it."""
         token = "ENC" + secrets.token_hex(16)
-        self.callback_tokens.add(token)
+        self.callback_tokens[token] = time.time()
         event = (
             f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName>"
             f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
@@ -123,13 +147,26 @@ class WecomApi:
         return self.post_callback(event)
 
     def app_user_says(self, userid: str, text: str, msgid: str | None = None) -> int:
-        msgid = msgid or str(next(self._ids))
+        """A member of staff writes to the self-built app: the callback carries the message."""
+        return self.app_user_sends(
+            userid,
+            f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{text}]]></Content>",
+            msgid,
+        )
+
+    def app_user_sends_image(self, userid: str) -> int:
+        return self.app_user_sends(
+            userid,
+            "<MsgType><![CDATA[image]]></MsgType><PicUrl><![CDATA[http://p]]></PicUrl>"
+            "<MediaId><![CDATA[MEDIA]]></MediaId>",
+        )
+
+    def app_user_sends(self, userid: str, fields: str, msgid: str | None = None) -> int:
         message = (
             f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName>"
             f"<FromUserName><![CDATA[{userid}]]></FromUserName>"
-            f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-            f"<Content><![CDATA[{text}]]></Content><MsgId>{msgid}</MsgId>"
-            f"<AgentID>{AGENT_ID}</AgentID></xml>"
+            f"<CreateTime>{int(time.time())}</CreateTime>{fields}"
+            f"<MsgId>{msgid or next(self._ids)}</MsgId><AgentID>{AGENT_ID}</AgentID></xml>"
         )
         return self.post_callback(message)
 
@@ -155,6 +192,11 @@ class WecomApi:
 
     def sent_to(self, user: str) -> list[dict[str, Any]]:
         return [m for m in self.sent if m["touser"] == user]
+
+    def texts_to(self, user: str) -> list[str]:
+        """What `user` read: the texts and the menus' heads."""
+        return [m["text"]["content"] if m["msgtype"] == "text" else m["msgmenu"]["head_content"]
+                for m in self.sent_to(user)]  # fmt: skip
 
     def wait_for(self, check: Callable[[], Any], timeout: float = 30) -> Any:
         deadline = time.monotonic() + timeout
@@ -207,7 +249,8 @@ class WecomApi:
                 return error
             body = await request.json()
             self.sync_calls.append(body)
-            if body.get("token") and body["token"] not in self.callback_tokens:
+            issued = self.callback_tokens.get(body.get("token") or "", 0.0)
+            if body.get("token") and issued < time.time() - 600:
                 return {"errcode": 95007, "errmsg": "invalid msg token"}
             start = int(str(body.get("cursor") or "c0")[1:])
             limit = min(int(body.get("limit") or 1000), 1000, self.page_size)
@@ -225,10 +268,28 @@ class WecomApi:
             body = await request.json()
             if body.get("open_kfid") != OPEN_KFID or not body.get("touser"):
                 return {"errcode": 95000, "errmsg": "invalid open_kfid or touser"}
-            kind = body.get("msgtype")
-            if kind not in ("text", "msgmenu") or not body.get(kind):
-                return {"errcode": 44004, "errmsg": "empty content"}
-            self.sent.append(body)
+            if error := _content_error(body):
+                return error
+            with self._lock:
+                left, until = self.allowance.get(body["touser"], (0, 0.0))
+                if left < 1 or until < time.time():
+                    return {"errcode": 95001, "errmsg": "send msg count limit"}
+                self.allowance[body["touser"]] = (left - 1, until)
+                self.sent.append(body)
+            return {"errcode": 0, "errmsg": "ok", "msgid": f"out{next(self._ids)}"}
+
+        @app.post("/cgi-bin/kf/send_msg_on_event")
+        async def send_msg_on_event(request: Request, access_token: str = "") -> dict[str, Any]:
+            if error := self._token_error(access_token, "kf"):
+                return error
+            body = await request.json()
+            if error := _content_error(body):
+                return error
+            with self._lock:
+                user, until = self.welcome_codes.pop(body.get("code") or "", ("", 0.0))
+                if until < time.time():
+                    return {"errcode": 40029, "errmsg": "invalid code"}
+                self.welcomed.append({**body, "touser": user})
             return {"errcode": 0, "errmsg": "ok", "msgid": f"out{next(self._ids)}"}
 
         @app.post("/cgi-bin/message/send")
@@ -238,7 +299,36 @@ class WecomApi:
             body = await request.json()
             if str(body.get("agentid")) != AGENT_ID:
                 return {"errcode": 40056, "errmsg": "invalid agentid"}
+            if error := _content_error(body):
+                return error
             self.app_sent.append(body)
             return {"errcode": 0, "errmsg": "ok", "invaliduser": "", "msgid": "app-out"}
 
         return app
+
+
+def _too_long(text: Any, limit: int) -> bool:
+    return not isinstance(text, str) or len(text.encode()) > limit
+
+
+def _content_error(body: dict[str, Any]) -> dict[str, Any] | None:
+    """WeCom's checks of a text or menu message (sizes in UTF-8 bytes)."""
+    kind = body.get("msgtype")
+    if kind not in ("text", "msgmenu") or not isinstance(body.get(kind), dict):
+        return {"errcode": 40008, "errmsg": "invalid message type"}
+    if kind == "text":
+        content = body["text"].get("content")
+        if not content or _too_long(content, 2048):
+            return {"errcode": 45002, "errmsg": "content size out of limit"}
+        return None
+    menu = body["msgmenu"]
+    items = menu.get("list") or []
+    if _too_long(menu.get("head_content", ""), 1024) or not 1 <= len(items) <= 10:
+        return {"errcode": 45002, "errmsg": "content size out of limit"}
+    for item in items:
+        click = item.get("click") or {}
+        if item.get("type") != "click" or not click.get("content") or not click.get("id"):
+            return {"errcode": 40058, "errmsg": "invalid menu item"}
+        if _too_long(click["content"], 128) or _too_long(click["id"], 64):
+            return {"errcode": 45002, "errmsg": "content size out of limit"}
+    return None
