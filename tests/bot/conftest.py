@@ -10,9 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from tests import processes
+
+
+@pytest.fixture
+def api(live_server) -> Iterator[httpx.Client]:
+    """The API of `live_server` as the gateway sees it (the service token)."""
+    headers = {"Authorization": f"Bearer {processes.SERVICE_TOKEN}"}
+    with httpx.Client(base_url=f"{live_server}/api/v1", headers=headers) as client:
+        yield client
 
 
 @pytest.fixture(scope="session")

@@ -54,14 +54,6 @@ def gateway(live_server, tmp_path) -> Iterator[tuple[str, Gateway]]:
         yield running
 
 
-@pytest.fixture
-def api(live_server) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=f"{live_server}/api/v1", headers={"Authorization": f"Bearer {SERVICE_TOKEN}"}
-    ) as client:
-        yield client
-
-
 def conversation_of(api: httpx.Client, session: str) -> dict:
     from bot.channels.web import external_id_of
 

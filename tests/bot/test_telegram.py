@@ -78,13 +78,6 @@ def polling(live_server, tmp_path, double) -> Iterator[TelegramBotApi]:
         yield double
 
 
-@pytest.fixture
-def api(live_server) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {processes.SERVICE_TOKEN}"}
-    with httpx.Client(base_url=f"{live_server}/api/v1", headers=headers) as client:
-        yield client
-
-
 def conversation(api: httpx.Client, chat_id: int) -> dict:
     found = api.get(f"/conversations/by-channel/telegram/{chat_id}")
     assert found.status_code == 200, found.text

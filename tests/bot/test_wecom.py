@@ -61,13 +61,6 @@ def wecom(double, live_server, tmp_path) -> Iterator[WecomApi]:
         yield double
 
 
-@pytest.fixture
-def api(live_server) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {processes.SERVICE_TOKEN}"}
-    with httpx.Client(base_url=f"{live_server}/api/v1", headers=headers) as client:
-        yield client
-
-
 def log(api: httpx.Client, external_id: str) -> list[dict]:
     found = api.get(f"/conversations/by-channel/wecom/{external_id}").json()
     return api.get(f"/conversations/{found['id']}/messages").json()

@@ -91,6 +91,14 @@ class Console:
         self.context.close()
 
 
+def widget_customer(browser: Browser, stack: processes.Stack) -> Page:
+    """A customer on the demo page with the chat open (close its `.context` after)."""
+    page = browser.new_context(locale="zh-CN").new_page()
+    page.goto(f"{stack.api_url}/")
+    WidgetPage(page).open()
+    return page
+
+
 def conversation_of(stack: processes.Stack, channel: str, external_id: str) -> dict:
     with processes.service_client(stack) as api:
         return api.get(f"/conversations/by-channel/{channel}/{external_id}").json()
@@ -136,10 +144,8 @@ def test_an_unauthenticated_browser_sees_only_the_login(browser, stack):
 def test_widget_customer_to_agent_and_back_to_the_bot_for_the_rating(browser, stack):
     console = Console(browser, stack, staff(stack, "agent"))
     console.available()
-    customer = browser.new_context(locale="zh-CN").new_page()
-    customer.goto(f"{stack.api_url}/")
+    customer = widget_customer(browser, stack)
     widget = WidgetPage(customer)
-    widget.open()
     ref = complain_in_widget(widget)
     widget.say("转人工")
     conversation = web_conversation(stack, customer)
@@ -233,10 +239,8 @@ def test_two_agents_claim_at_once_and_exactly_one_wins(browser, stack):
     second = Console(browser, stack, staff(stack, "agent"))
     first.available()
     second.available()
-    customer = browser.new_context(locale="zh-CN").new_page()
-    customer.goto(f"{stack.api_url}/")
+    customer = widget_customer(browser, stack)
     widget = WidgetPage(customer)
-    widget.open()
     widget.say("转人工")
     conversation = web_conversation(stack, customer)
     buttons = [c.queue_card(conversation["id"]).get_by_role("button") for c in (first, second)]
@@ -267,10 +271,8 @@ def test_role_boundaries(browser, stack):
 
     lead = Console(browser, stack, staff(stack, "supervisor"))
     lead.available()
-    customer = browser.new_context(locale="zh-CN").new_page()
-    customer.goto(f"{stack.api_url}/")
+    customer = widget_customer(browser, stack)
     widget = WidgetPage(customer)
-    widget.open()
     complain_in_widget(widget)
     widget.say("转人工")
     conversation = web_conversation(stack, customer)
@@ -294,10 +296,8 @@ def test_role_boundaries(browser, stack):
 def test_a_reply_typed_offline_is_sent_once_when_back_and_a_reload_keeps_the_chat(browser, stack):
     console = Console(browser, stack, staff(stack, "agent"))
     console.available()
-    customer = browser.new_context(locale="zh-CN").new_page()
-    customer.goto(f"{stack.api_url}/")
+    customer = widget_customer(browser, stack)
     widget = WidgetPage(customer)
-    widget.open()
     widget.say("转人工")
     conversation = web_conversation(stack, customer)
     console.claim(conversation["id"])
