@@ -124,6 +124,11 @@ class ApiClient:
             "POST", f"/conversations/{conversation_id}/messages/{message_id}/delivered"
         )
 
+    async def redeliver(self, conversation_id: int, message_id: int) -> None:
+        await self.request(
+            "POST", f"/conversations/{conversation_id}/messages/{message_id}/redeliver"
+        )
+
     async def message(self, conversation_id: int, message_id: int) -> dict[str, Any] | None:
         found = await self.messages(conversation_id, after_id=message_id - 1, limit=1)
         return found[0] if found and found[0]["id"] == message_id else None

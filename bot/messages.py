@@ -86,6 +86,7 @@ class Delivery:
     duplicate: bool = False
     message_id: int | None = None  # the inbound message's id in the log
     spooled: bool = False  # kept by the gateway: the API could not take it
+    conversation_id: int | None = None
 
 
 def plain_text(text: str | None) -> str:

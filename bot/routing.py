@@ -80,8 +80,12 @@ class Router:
                 log.warning("API unavailable, message spooled: %s", exc)
                 await self.state.spool(spooled_inbound(message))
                 return Delivery([self._say("service_down", message)], spooled=True)
-            delivery = Delivery(duplicate=logged.duplicate, message_id=logged.message_id)
             conversation = logged.conversation
+            delivery = Delivery(
+                duplicate=logged.duplicate,
+                message_id=logged.message_id,
+                conversation_id=conversation["id"],
+            )
             if logged.duplicate or conversation["mode"] != BOT:
                 return delivery
             try:
@@ -115,6 +119,19 @@ class Router:
             )
             return replies
         return [reply.with_id(message_id) for reply, message_id in zip(replies, ids, strict=True)]
+
+    async def not_sent(self, delivery: Delivery) -> None:
+        """The channel could not send the turn's replies (logged as sent): they go to the
+        deliverers, which try again (`bot/delivery.py`)."""
+        if delivery.conversation_id is None:
+            return
+        for reply in delivery.replies:
+            if reply.message_id is None:
+                continue
+            try:
+                await self.api.redeliver(delivery.conversation_id, reply.message_id)
+            except (ApiUnavailable, ApiRefused) as exc:
+                log.warning("reply %s left undelivered: %s", reply.message_id, exc)
 
     async def _assistant_down(self, conversation: dict, message: Inbound) -> list[Reply]:
         """Rasa is down: queue the conversation for an agent and say so."""

@@ -195,6 +195,18 @@ def mark_delivered(
     return out
 
 
+@router.post("/conversations/{conversation_id}/messages/{message_id}/redeliver")
+def redeliver(
+    conversation_id: int, message_id: int, _actor: ServiceOnly, session: WriteSession
+) -> MessageOut:
+    """A gateway reports that an outbound message it logged as sent did not reach the
+    customer: the deliverers try again."""
+    message = service.redeliver(session, conversation_id, message_id)
+    out = MessageOut.model_validate(message)
+    session.commit()
+    return out
+
+
 @router.get("/conversations/{conversation_id}/messages")
 def list_messages(
     conversation_id: int,

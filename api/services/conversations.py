@@ -204,6 +204,19 @@ def mark_delivered(session: Session, conversation_id: int, message_id: int) -> M
     return message
 
 
+def redeliver(session: Session, conversation_id: int, message_id: int) -> Message:
+    """A gateway could not send this outbound message after all: it is undelivered again
+    and published for the deliverers, which try again."""
+    message = session.get(Message, message_id)
+    if message is None or message.conversation_id != conversation_id:
+        raise NotFound(f"no message {message_id} in conversation {conversation_id}")
+    if message.direction != MessageDirection.outbound:
+        raise Invalid("only outbound messages are delivered")
+    message.delivered_at = None
+    notify.message_logged(session, get(session, conversation_id), message)
+    return message
+
+
 def reply(
     session: Session,
     actor: Actor,

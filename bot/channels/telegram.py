@@ -15,7 +15,7 @@ so no `Application`).
 
 Telegram unreachable never stops the gateway from starting: the background task keeps
 trying. An update counts as taken once the router returned, whatever happens to the
-replies (they are in the conversation log; a refused reply is logged, not retried).
+replies: those Telegram did not take are handed to the deliverers, which try again.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from telegram import Bot, Update
@@ -166,7 +167,14 @@ class TelegramChannel:
         except ApiRefused as exc:  # can never be taken: not retried
             log.error("Telegram update %s refused by the API: %s", update.update_id, exc.status)
             return
-        await self._reply(update, inbound.external_id, delivery.replies)
+        for index, reply in enumerate(delivery.replies):
+            try:
+                await self.send(inbound.external_id, [reply])
+            except TelegramError as exc:  # e.g. Telegram down: the deliverers try again
+                log.warning("replies to Telegram update %s not sent: %s", update.update_id,
+                            exc.message)  # fmt: skip
+                await self.router.not_sent(replace(delivery, replies=delivery.replies[index:]))
+                return
 
     async def _inbound(self, update: Update) -> Inbound | None:
         """What the update says for the router; None for nothing to route."""

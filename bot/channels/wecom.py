@@ -53,7 +53,7 @@ from bot.channels.wecom_render import (
     menu_id,
     pieces,
 )
-from bot.messages import Inbound, Reply
+from bot.messages import Delivery, Inbound, Reply
 from bot.routing import Router
 from bot.settings import GatewaySettings
 from bot.state import State
@@ -279,25 +279,26 @@ class WecomChannel:
         """Route one message (or say we read text only) and send the replies."""
         inbound = pulled.inbound
         if inbound.text is None and inbound.payload is None:
-            replies = await self._unsupported(inbound)
+            delivery = Delivery(await self._unsupported(inbound))
         else:
-            replies = await self._route(inbound)
+            delivery = await self._route(inbound)
         try:
             if pulled.welcome_code:
-                await self._welcome(pulled.welcome_code, replies)
+                await self._welcome(pulled.welcome_code, delivery.replies)
             else:
-                await self.send(inbound.external_id, replies)
+                await self.send(inbound.external_id, delivery.replies)
         except WecomError as exc:
             log.warning("WeCom replies to %s not sent: %s", inbound.channel_message_id, exc)
+            await self.router.not_sent(delivery)  # the deliverers try again
 
-    async def _route(self, inbound: Inbound) -> list[Reply]:
+    async def _route(self, inbound: Inbound) -> Delivery:
         try:
-            return (await self.router.receive(inbound)).replies
+            return await self.router.receive(inbound)
         except ApiRefused as exc:  # can never be taken: not retried
             log.warning(
                 "WeCom message %s refused by the API (%s)", inbound.channel_message_id, exc.status
             )
-            return []
+            return Delivery()
 
     async def _unsupported(self, inbound: Inbound) -> list[Reply]:
         """We read text only: said once per message, in the conversation's language."""

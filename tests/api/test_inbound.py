@@ -181,3 +181,25 @@ def test_a_ticket_opened_from_the_console_is_the_conversations_customers(
     assert created.status_code == 201, created.text
     assert created.json()["customer"]["id"] == conversation["customer_id"]
     assert created.json()["channel"] == "telegram"
+
+
+def test_a_reply_the_channel_could_not_send_goes_back_to_the_deliverers(
+    client, service_headers, published
+):
+    conversation = say(client, service_headers, "你好", "u-1").json()["conversation"]
+    base = f"/api/v1/conversations/{conversation['id']}"
+    [logged] = client.post(
+        f"{base}/outbound", json={"messages": [{"text": "您好！"}]}, headers=service_headers
+    ).json()
+    again = client.post(f"{base}/messages/{logged['id']}/redeliver", headers=service_headers)
+    assert again.status_code == 200, again.text
+    assert again.json()["delivered_at"] is None
+    event = published[-1]
+    assert (event["message_id"], event["delivered"], event["sender"]) == (
+        logged["id"],
+        False,
+        "bot",
+    )
+    inbound_id = client.get(f"{base}/messages", headers=service_headers).json()[0]["id"]
+    refused = client.post(f"{base}/messages/{inbound_id}/redeliver", headers=service_headers)
+    assert refused.status_code == 422

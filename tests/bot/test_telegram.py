@@ -200,6 +200,21 @@ def test_an_agents_reply_reaches_telegram(polling, api, client, make_staff):
     assert polling.customer_turn(7005, "谢谢") == []  # the agent answers, not the bot
 
 
+def test_a_reply_telegram_refused_is_sent_again_by_the_deliverers(polling, api):
+    """Telegram fails when the turn's reply goes out: the deliverers try again."""
+    polling.fail("sendMessage", times=1, code=502, description="Bad Gateway")
+    polling.customer_says(7010, "我的冰箱不制冷了")
+    [told] = polling.replies_after(7010, 0)
+    assert "智能客服暂时出现故障" in told["text"]
+    assert polling.failures_left() == 0  # the first try was refused
+    reply = next(m for m in log(api, 7010) if m["direction"] == "out")
+    polling.wait_until(
+        lambda: next(m for m in log(api, 7010) if m["id"] == reply["id"])["delivered_at"],
+        what="reported delivered",
+    )
+    assert len(polling.sent(7010)) == 1  # once
+
+
 def test_long_button_payloads_are_mapped_and_presses_answered(polling, api, tmp_path):
     long_payload = '/give_feedback{"rating": "5", "ticket_ref": "CS-20261202-0001", "x": 1}'
     assert len(long_payload.encode()) > 64
