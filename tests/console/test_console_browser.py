@@ -14,10 +14,11 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from bot.channels.web import external_id_of
 from tests import processes
 from tests.bot.doubles.telegram import TelegramBotApi
-from tests.bot.test_widget_browser import WidgetPage
 from tests.browser import chromium
+from tests.widget_page import Widget
 
 pytestmark = pytest.mark.slow
 
@@ -95,7 +96,7 @@ def widget_customer(browser: Browser, stack: processes.Stack) -> Page:
     """A customer on the demo page with the chat open (close its `.context` after)."""
     page = browser.new_context(locale="zh-CN").new_page()
     page.goto(f"{stack.api_url}/")
-    WidgetPage(page).open()
+    Widget(page).open()
     return page
 
 
@@ -105,13 +106,10 @@ def conversation_of(stack: processes.Stack, channel: str, external_id: str) -> d
 
 
 def web_conversation(stack: processes.Stack, page: Page) -> dict:
-    from bot.channels.web import external_id_of
-    from tests.bot.test_widget_browser import session_of
-
-    return conversation_of(stack, "web", external_id_of(session_of(page)))
+    return conversation_of(stack, "web", external_id_of(Widget(page).session()))
 
 
-def complain_in_widget(widget: WidgetPage) -> str:
+def complain_in_widget(widget: Widget) -> str:
     """A complaint filed with the bot; its ticket reference."""
     for text in (
         "我要投诉",
@@ -145,7 +143,7 @@ def test_widget_customer_to_agent_and_back_to_the_bot_for_the_rating(browser, st
     console = Console(browser, stack, staff(stack, "agent"))
     console.available()
     customer = widget_customer(browser, stack)
-    widget = WidgetPage(customer)
+    widget = Widget(customer)
     ref = complain_in_widget(widget)
     widget.say("转人工")
     conversation = web_conversation(stack, customer)
@@ -159,8 +157,8 @@ def test_widget_customer_to_agent_and_back_to_the_bot_for_the_rating(browser, st
     expect(console.transcript()).to_contain_text("洗衣机脱水的时候声音特别大")  # the bot's part
     console.reply("您好，我是客服，马上为您安排换新。")
     expect(widget.messages("agent").last).to_contain_text("马上为您安排换新", timeout=5_000)
-    widget.input.fill("好的，谢谢")
-    widget.input.press("Enter")
+    widget.input().fill("好的，谢谢")
+    widget.input().press("Enter")
     expect(console.transcript()).to_contain_text("好的，谢谢", timeout=5_000)
 
     panel = console.page.locator("aside.panel")
@@ -240,7 +238,7 @@ def test_two_agents_claim_at_once_and_exactly_one_wins(browser, stack):
     first.available()
     second.available()
     customer = widget_customer(browser, stack)
-    widget = WidgetPage(customer)
+    widget = Widget(customer)
     widget.say("转人工")
     conversation = web_conversation(stack, customer)
     buttons = [c.queue_card(conversation["id"]).get_by_role("button") for c in (first, second)]
@@ -272,7 +270,7 @@ def test_role_boundaries(browser, stack):
     lead = Console(browser, stack, staff(stack, "supervisor"))
     lead.available()
     customer = widget_customer(browser, stack)
-    widget = WidgetPage(customer)
+    widget = Widget(customer)
     complain_in_widget(widget)
     widget.say("转人工")
     conversation = web_conversation(stack, customer)
@@ -297,7 +295,7 @@ def test_a_reply_typed_offline_is_sent_once_when_back_and_a_reload_keeps_the_cha
     console = Console(browser, stack, staff(stack, "agent"))
     console.available()
     customer = widget_customer(browser, stack)
-    widget = WidgetPage(customer)
+    widget = Widget(customer)
     widget.say("转人工")
     conversation = web_conversation(stack, customer)
     console.claim(conversation["id"])
