@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.actor import SERVICE, Actor
+from api.db import Database
 from api.models import Staff
 from api.models.enums import ActorType, Role
 from api.services.auth import staff_id_from_token
@@ -28,6 +29,10 @@ async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+async def get_database(request: Request) -> Database:
+    return request.app.state.db
+
+
 def read_session(request: Request) -> Iterator[Session]:
     yield from request.app.state.db.read_session()
 
@@ -37,6 +42,7 @@ def write_session(request: Request) -> Iterator[Session]:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
 ReadSession = Annotated[Session, Depends(read_session)]
 WriteSession = Annotated[Session, Depends(write_session)]
 

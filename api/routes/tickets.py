@@ -6,9 +6,11 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
+from starlette.concurrency import run_in_threadpool
 
 from api.actor import Actor
-from api.deps import AnyActor, ReadSession, SettingsDep, StaffOnly, WriteSession
+from api.db import Database
+from api.deps import AnyActor, DatabaseDep, ReadSession, SettingsDep, StaffOnly, WriteSession
 from api.models import Ticket
 from api.models.enums import TicketKind, TicketStatus
 from api.schemas.tickets import (
@@ -27,6 +29,7 @@ from api.schemas.tickets import (
     TransitionIn,
 )
 from api.services import privacy, tickets, workflow
+from api.settings import Settings
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 
@@ -80,9 +83,9 @@ def ticket_out(ticket: Ticket, actor: Actor) -> TicketOut:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def create_ticket(
+async def create_ticket(
     body: TicketCreate,
-    session: WriteSession,
+    db: DatabaseDep,
     settings: SettingsDep,
     actor: AnyActor,
     response: Response,
@@ -90,10 +93,21 @@ def create_ticket(
 ) -> TicketOut:
     """Open a ticket. Honours `Idempotency-Key`: a replay answers with the first ticket
     and the header `Idempotent-Replayed: true`."""
-    created = tickets.create(session, settings, actor, body, idempotency_key=idempotency_key)
-    if created.replayed:
+    ticket, replayed = await run_in_threadpool(_create, db, settings, actor, body, idempotency_key)
+    if replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    return ticket_out(created.ticket, actor)
+    return ticket
+
+
+def _create(
+    db: Database, settings: Settings, actor: Actor, body: TicketCreate, key: str | None
+) -> tuple[TicketOut, bool]:
+    """The whole create in one worker thread (session, service, response model): one
+    thread-pool hand-off per request instead of one per sync dependency, the endpoint and
+    the response check; the session is closed before the response is sent."""
+    with db.writer() as session:
+        created = tickets.create(session, settings, actor, body, idempotency_key=key)
+        return ticket_out(created.ticket, actor), created.replayed
 
 
 @router.get("")
