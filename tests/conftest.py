@@ -25,7 +25,7 @@ from api.main import create_app
 from api.models import Conversation
 from api.models.enums import Role
 from api.seed import bootstrap
-from api.services import auth
+from api.services import auth, sla
 from api.settings import Settings
 from tests import processes
 from tests.serving import serve
@@ -107,6 +107,7 @@ def db(_schema: Database, settings: Settings) -> Iterator[Database]:
     crypto.configure(settings.master_key)
     with _schema.writer() as session:
         bootstrap(session, demo=True)
+    sla.forget_stored()  # the previous test's calendar and policies were deleted directly
     yield _schema
     with _schema.writer() as session:
         session.execute(update(Conversation).values(ticket_id=None))  # the tables refer both ways

@@ -13,13 +13,14 @@ This module computes and stores clocks; breach detection and escalation live in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import URL, select
 from sqlalchemy.orm import Session
 
 from api.actor import Actor
@@ -65,7 +66,7 @@ class BusinessCalendar:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, exceptions: Iterable[CalendarDay] = ()
+        cls, settings: Settings, exceptions: Mapping[date, bool] | None = None
     ) -> BusinessCalendar:
         names = [name.strip().lower() for name in settings.business_days.split(",")]
         unknown = [name for name in names if name not in WEEKDAYS]
@@ -76,7 +77,7 @@ class BusinessCalendar:
             opens=time.fromisoformat(settings.business_hours_start),
             closes=time.fromisoformat(settings.business_hours_end),
             weekdays=frozenset(WEEKDAYS.index(name) for name in names),
-            exceptions={row.day: row.working for row in exceptions},
+            exceptions=exceptions or {},
         )
 
     def is_working(self, day: date) -> bool:
@@ -124,19 +125,81 @@ class BusinessCalendar:
         return total // _MINUTE
 
 
-def load_calendar(session: Session, settings: Settings) -> BusinessCalendar:
-    return BusinessCalendar.from_settings(settings, session.scalars(select(CalendarDay)))
-
-
-# --- policies (S5.2) ------------------------------------------------------------------
-
-
 class Targets(NamedTuple):
     """Business minutes to acknowledge, to respond first, to resolve."""
 
     acknowledge: int
     first_response: int
     resolve: int
+
+
+# --- the stored calendar exceptions and policies, cached ---------------------------------
+
+CACHE_SECONDS = 60  # how soon this process sees a change made by another one
+
+
+@dataclass(frozen=True)
+class _Stored:
+    exceptions: Mapping[date, bool]
+    policies: Mapping[tuple[str, int], Targets]
+    expires: float  # monotonic()
+
+
+class _StoredCache:
+    """The calendar exceptions and policies of each database (by URL), read at most once
+    every CACHE_SECONDS instead of on every ticket. The services that change them call
+    `forget()` after committing; a read that overlapped a `forget()` is not kept."""
+
+    def __init__(self) -> None:
+        self._entries: dict[URL, _Stored] = {}
+        self._generation = 0
+
+    def get(self, session: Session) -> _Stored:
+        url = session.get_bind().url
+        stored = self._entries.get(url)
+        if stored is not None and stored.expires > monotonic():
+            return stored
+        generation = self._generation
+        with session.no_autoflush:  # a ticket being built may still be incomplete
+            days = session.execute(select(CalendarDay.day, CalendarDay.working))
+            exceptions = dict(days.all())
+            policies = {
+                (kind, level): Targets(*minutes)
+                for kind, level, *minutes in session.execute(
+                    select(
+                        SlaPolicy.kind,
+                        SlaPolicy.priority,
+                        SlaPolicy.acknowledge_minutes,
+                        SlaPolicy.first_response_minutes,
+                        SlaPolicy.resolve_minutes,
+                    )
+                )
+            }
+        stored = _Stored(exceptions, policies, expires=monotonic() + CACHE_SECONDS)
+        if generation == self._generation:
+            self._entries[url] = stored
+        return stored
+
+    def forget(self) -> None:
+        self._generation += 1
+        self._entries.clear()
+
+
+_stored = _StoredCache()
+
+
+def forget_stored() -> None:
+    """Read the calendar exceptions and policies afresh (after changing them, or after
+    writing their tables directly, as the tests do)."""
+    _stored.forget()
+
+
+def load_calendar(session: Session, settings: Settings) -> BusinessCalendar:
+    """The business calendar: `settings`' hours and weekdays, the stored exceptions."""
+    return BusinessCalendar.from_settings(settings, _stored.get(session).exceptions)
+
+
+# --- policies (S5.2) ------------------------------------------------------------------
 
 
 # one business day = 540 minutes on the default 09:00–18:00 calendar
@@ -195,17 +258,15 @@ def _policy_row(kind: str, level: int, targets: Targets) -> SlaPolicy:
     )
 
 
-def policy_for(session: Session, kind: str, priority: int) -> SlaPolicy:
-    """The configured policy, or the default (unsaved) if none is stored."""
-    policy = session.scalar(
-        select(SlaPolicy).where(SlaPolicy.kind == kind, SlaPolicy.priority == priority)
-    )
-    if policy is not None:
-        return policy
+def targets_for(session: Session, kind: str, priority: int) -> Targets:
+    """The configured policy's targets, or the default's if none is stored."""
+    targets = _stored.get(session).policies.get((kind, priority))
+    if targets is not None:
+        return targets
     key = (TicketKind(kind), priority)
     if key not in DEFAULT_POLICIES:
         raise Invalid(f"no SLA policy for {kind} priority {priority}")
-    return _policy_row(kind, priority, DEFAULT_POLICIES[key])
+    return DEFAULT_POLICIES[key]
 
 
 def list_policies(session: Session) -> list[SlaPolicy]:
@@ -243,6 +304,7 @@ def set_policy(
         data={"kind": kind.value, "priority": priority, "from": before, "to": list(targets)},
     )
     session.commit()
+    forget_stored()
     return policy
 
 
@@ -283,6 +345,7 @@ def set_calendar_day(
         text=note,
     )
     session.commit()
+    forget_stored()
     return row
 
 
@@ -300,6 +363,7 @@ def remove_calendar_day(session: Session, actor: Actor, day: date) -> None:
     )
     session.delete(row)
     session.commit()
+    forget_stored()
 
 
 # --- the clocks of one ticket (S9.1) ---------------------------------------------------
@@ -321,9 +385,8 @@ def _unmet(ticket: Ticket) -> list[str]:
 
 def set_due_times(session: Session, settings: Settings, ticket: Ticket, now: datetime) -> None:
     """Due times of a new ticket from its kind × priority policy, in business minutes."""
-    with session.no_autoflush:  # the ticket may still be incomplete
-        calendar = load_calendar(session, settings)
-        targets = _targets_of(policy_for(session, ticket.kind, ticket.priority))
+    calendar = load_calendar(session, settings)
+    targets = targets_for(session, ticket.kind, ticket.priority)
     for target, minutes in zip(TARGETS, targets, strict=True):
         setattr(ticket, f"{target}_due_at", calendar.add_minutes(now, minutes))
 
@@ -342,8 +405,7 @@ def resume(session: Session, settings: Settings, ticket: Ticket, now: datetime) 
     """
     if ticket.paused_at is None:
         raise Conflict("the SLA clock is not paused", status=ticket.status)
-    with session.no_autoflush:
-        calendar = load_calendar(session, settings)
+    calendar = load_calendar(session, settings)
     paused = max(0, calendar.minutes_between(ticket.paused_at, now))
     for target in _unmet(ticket):
         due = _due(ticket, target)
@@ -356,9 +418,8 @@ def resume(session: Session, settings: Settings, ticket: Ticket, now: datetime) 
 def restart_resolution(session: Session, settings: Settings, ticket: Ticket, now: datetime) -> None:
     """A reopened ticket gets a fresh resolve-by from now; its breach can be detected anew
     (the earlier breach stays in the audit trail as an `sla_breached` event)."""
-    with session.no_autoflush:
-        calendar = load_calendar(session, settings)
-        minutes = policy_for(session, ticket.kind, ticket.priority).resolve_minutes
+    calendar = load_calendar(session, settings)
+    minutes = targets_for(session, ticket.kind, ticket.priority).resolve
     ticket.resolve_due_at = calendar.add_minutes(now, minutes)
     ticket.resolve_breached_at = None
 

@@ -241,7 +241,7 @@ def test_reopen_gives_a_fresh_resolve_clock(client, db, settings, service_header
             now=reopened_at,
         )
         session.commit()
-        minutes = sla.policy_for(session, ticket.kind, ticket.priority).resolve_minutes
+        minutes = sla.targets_for(session, ticket.kind, ticket.priority).resolve
     seen = client.get(f"/api/v1/tickets/{ref}", headers=staff("agent")).json()
     calendar = sla.BusinessCalendar.from_settings(settings)
     assert parse(seen["resolve_due_at"]) == calendar.add_minutes(reopened_at, minutes)

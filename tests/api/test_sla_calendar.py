@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from api.models import CalendarDay
 from api.models.enums import TicketKind
 from api.services.sla import DEFAULT_POLICIES, BusinessCalendar
 from api.settings import Settings
@@ -33,8 +32,8 @@ DEFAULTS = {
 def calendar(*exceptions: tuple[str, bool], **overrides) -> BusinessCalendar:
     """The default calendar (not read from the environment) with `overrides`."""
     settings = Settings(**(DEFAULTS | overrides))
-    rows = [CalendarDay(day=date.fromisoformat(d), working=w) for d, w in exceptions]
-    return BusinessCalendar.from_settings(settings, rows)
+    days = {date.fromisoformat(d): w for d, w in exceptions}
+    return BusinessCalendar.from_settings(settings, days)
 
 
 def test_same_day():
