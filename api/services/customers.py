@@ -112,6 +112,7 @@ def resolve_customer(
             name=name.strip() if name else None,
             phone=normalise_phone(phone) if phone else None,
             phone_index=phone_index(phone) if phone else None,
+            identities=[],  # none yet: known without a query
         )
         session.add(customer)
         session.flush()
