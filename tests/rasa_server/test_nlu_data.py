@@ -1,0 +1,42 @@
+"""The training data's own consistency rules (docs/nlu-data.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+ENTITIES = Path(__file__).resolve().parents[2] / "data" / "nlu" / "entities.yml"
+LOOKED_UP = {
+    "service_type": ("repair", "installation", "maintenance", "replacement"),
+    "product": (
+        "air_conditioner",
+        "washing_machine",
+        "refrigerator",
+        "water_heater",
+        "tv",
+        "range_hood",
+        "dishwasher",
+        "water_purifier",
+    ),
+}
+TOO_SHORT = {"fit", "ac", "a/c"}  # match inside other words (benefit, back, each)
+
+
+def _items(kind: str) -> dict[str, list[str]]:
+    data = yaml.safe_load(ENTITIES.read_text(encoding="utf-8"))["nlu"]
+    return {str(item[kind]): _lines(item["examples"]) for item in data if kind in item}
+
+
+def _lines(examples: str) -> list[str]:
+    return [line[2:].strip() for line in examples.splitlines() if line.strip()]
+
+
+def test_every_wording_of_a_service_or_product_is_in_its_lookup_table():
+    synonyms, lookups = _items("synonym"), _items("lookup")
+    for entity, values in LOOKED_UP.items():
+        table = {word.lower() for word in lookups[entity]}
+        for value in values:
+            for wording in [value.replace("_", " "), *synonyms[value]]:
+                if len(wording) > 1 and wording.lower() not in TOO_SHORT:
+                    assert wording.lower() in table, f"{wording!r} ({value}) missing from {entity}"
