@@ -12,9 +12,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Text, insert, select, type_coerce
+from sqlalchemy import Text, insert, select, type_coerce, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session, defer
 
@@ -103,24 +104,27 @@ def _text_digest(text: str | None) -> str | None:
     return None if text is None else crypto.blind_index(text)
 
 
+_HEAD = AuditHead.__table__
+_LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1)
+_APPEND = insert(Event.__table__)
+
+
 @sa_event.listens_for(Session, "before_commit")
 def _append_pending(session: Session) -> None:
+    """Chain and write the queued events: Core statements on the head row and the events
+    table (the unit of work is not needed for rows that are only inserted)."""
     pending: list[_Pending] = session.info.pop(_PENDING, [])
     if not pending:
         return
     session.flush()  # subjects get their ids
-    head = session.execute(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update()
-    ).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS)
-        session.add(head)
-    prev = head.hash
+    head = session.execute(_LOCK_HEAD).one_or_none()
+    seq, prev = head if head is not None else (0, GENESIS)
     rows = []
     for item in pending:
-        head.seq += 1
+        seq += 1
         row = {
-            "seq": head.seq,
+            "seq": seq,
             "occurred_at": item.occurred_at,
             "actor_type": item.actor.type.value,
             "actor_id": item.actor.id,
@@ -135,12 +139,14 @@ def _append_pending(session: Session) -> None:
             "text_digest": _text_digest(item.text),
             "prev_hash": prev,
         }
-        row["hash"] = prev = event_hash(prev, Event(**row))
+        # hashed from the same fields as verify() reads from the stored Event
+        row["hash"] = prev = event_hash(prev, SimpleNamespace(**row))
         rows.append(row)
-    head.hash = prev
-    session.flush()
-    # one bulk INSERT (NULLs rendered, so every row has the same columns), no unit of work
-    session.execute(insert(Event).execution_options(render_nulls=True), rows)
+    if head is None:
+        session.execute(insert(_HEAD), {"id": 1, "seq": seq, "hash": prev})
+    else:
+        session.execute(_MOVE_HEAD, {"seq": seq, "hash": prev})
+    session.execute(_APPEND, rows)
 
 
 @sa_event.listens_for(Session, "after_transaction_create")
