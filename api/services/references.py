@@ -7,8 +7,10 @@ One counter row per local day, incremented by a single atomic upsert
 from __future__ import annotations
 
 from datetime import datetime
+from types import ModuleType
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Insert, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -17,15 +19,22 @@ from api.models import TicketCounter
 PREFIX = "CS"
 
 
-def next_reference(session: Session, now: datetime, tz: ZoneInfo) -> str:
-    day = now.astimezone(tz).strftime("%Y%m%d")
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+def _upsert(dialect: ModuleType) -> Insert:
     table = TicketCounter.__table__
-    stmt = (
+    return (
         dialect.insert(table)
-        .values(day=day, last=1)
+        .values(day=bindparam("day"), last=1)
         .on_conflict_do_update(index_elements=[table.c.day], set_={"last": table.c.last + 1})
         .returning(table.c.last)
     )
-    number = session.execute(stmt).scalar_one()
+
+
+# built once: a statement built per call costs more than running it
+_UPSERT = {"postgresql": _upsert(postgresql), "sqlite": _upsert(sqlite)}
+
+
+def next_reference(session: Session, now: datetime, tz: ZoneInfo) -> str:
+    day = now.astimezone(tz).strftime("%Y%m%d")
+    upsert = _UPSERT[session.get_bind().dialect.name]
+    number = session.execute(upsert, {"day": day}).scalar_one()
     return f"{PREFIX}-{day}-{number:04d}"
