@@ -9,11 +9,13 @@ from __future__ import annotations
 import hmac
 import re
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from api import crypto
 from api.actor import Actor
+from api.db import insert_loaded, utcnow
 from api.errors import Invalid, NotFound
 from api.models import ChannelIdentity, Conversation, Customer, Ticket
 from api.models.enums import Role
@@ -51,8 +53,11 @@ def phone_index(phone: str) -> str:
     return crypto.blind_index("phone:" + normalise_phone(phone))
 
 
+_BY_PHONE = select(Customer).where(Customer.phone_index == bindparam("index"))
+
+
 def find_by_phone(session: Session, phone: str) -> Customer | None:
-    return session.scalar(select(Customer).where(Customer.phone_index == phone_index(phone)))
+    return session.scalar(_BY_PHONE, {"index": phone_index(phone)})
 
 
 def find_by_identity(session: Session, channel: str, external_id: str) -> Customer | None:
@@ -97,8 +102,11 @@ def resolve_customer(
     channel: str | None = None,
     external_id: str | None = None,
     language: str | None = None,
+    email: str | None = None,
+    address: str | None = None,
 ) -> Customer:
-    """Find or create the one profile for these details (phone first, then channel id).
+    """Find or create the one profile for these details (phone first, then channel id);
+    a found profile gets the details it lacks.
 
     A phone number is the stronger key: a channel identity seen before under another
     profile is moved to the profile that owns the phone.
@@ -107,22 +115,29 @@ def resolve_customer(
     if customer is None and channel and external_id:
         customer = find_by_identity(session, channel, external_id)
     if customer is None:  # one INSERT with every known field
-        customer = Customer(
-            language=language,
+        customer = insert_loaded(
+            session,
+            Customer,
             name=name.strip() if name else None,
             phone=normalise_phone(phone) if phone else None,
             phone_index=phone_index(phone) if phone else None,
-            identities=[],  # none yet: known without a query
+            email=email,
+            address=address,
+            language=language,
+            created_at=utcnow(),
         )
-        session.add(customer)
-        session.flush()
+        set_committed_value(customer, "identities", [])  # none yet: known without a query
         audit.record(session, actor, "customer_created", customer, customer_id=customer.id)
     if name and not customer.name:
         customer.name = name.strip()
     if phone and not customer.phone:
         customer.phone = normalise_phone(phone)
         customer.phone_index = phone_index(phone)
-    if language:
+    if email and not customer.email:
+        customer.email = email
+    if address and not customer.address:
+        customer.address = address
+    if language and customer.language != language:
         customer.language = language
     if channel and external_id:
         link_identity(session, customer, channel, external_id, actor)

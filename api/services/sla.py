@@ -383,12 +383,17 @@ def _unmet(ticket: Ticket) -> list[str]:
     return [target for target in TARGETS if not met[target]]
 
 
-def set_due_times(session: Session, settings: Settings, ticket: Ticket, now: datetime) -> None:
-    """Due times of a new ticket from its kind × priority policy, in business minutes."""
+def due_times(
+    session: Session, settings: Settings, kind: str, priority: int, now: datetime
+) -> dict[str, datetime]:
+    """A new ticket's `…_due_at` columns: its kind × priority policy's business minutes
+    from `now`."""
     calendar = load_calendar(session, settings)
-    targets = targets_for(session, ticket.kind, ticket.priority)
-    for target, minutes in zip(TARGETS, targets, strict=True):
-        setattr(ticket, f"{target}_due_at", calendar.add_minutes(now, minutes))
+    targets = targets_for(session, kind, priority)
+    return {
+        f"{target}_due_at": calendar.add_minutes(now, minutes)
+        for target, minutes in zip(TARGETS, targets, strict=True)
+    }
 
 
 def pause(ticket: Ticket, now: datetime) -> None:

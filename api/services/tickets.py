@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from api.actor import SYSTEM, Actor
-from api.db import utcnow
+from api.db import insert_loaded, utcnow
 from api.errors import Conflict, Forbidden, Invalid, NotFound
 from api.models import Conversation, Customer, Event, Feedback, Staff, Ticket
 from api.models.enums import ActorType, Role, TicketStatus
@@ -111,23 +111,32 @@ def _insert(session, settings, actor, body: TicketCreate, key, digest) -> Ticket
         channel=channel,
         external_id=external_id,
         language=contact.language,
+        email=contact.email,
+        address=contact.address,
     )
-    if contact.email and not customer.email:
-        customer.email = contact.email
-    if contact.address and not customer.address:
-        customer.address = contact.address
     now = utcnow()
+    kind = body.kind.value
     safety = body.safety or priority.mentions_safety(body.description)
-    ticket = Ticket(
-        kind=body.kind.value,
+    level = priority.priority_for(body.impact, body.urgency, safety=safety)
+    due = sla.due_times(session, settings, kind, level, now)
+    # what the response shows, loaded now: after the commit, a lazy load would open a
+    # second transaction (on SQLite another BEGIN IMMEDIATE, held until the session ends)
+    customer.identities  # noqa: B018 (loads the collection)
+    # last: on PostgreSQL the day's counter row stays locked until the commit
+    ref = references.next_reference(session, now, settings.tz)
+    ticket = insert_loaded(
+        session,
+        Ticket,
+        ref=ref,
+        kind=kind,
         status=TicketStatus.received.value,
         channel=channel,
         category=body.category,
         impact=body.impact,
         urgency=body.urgency,
         safety=safety,
-        priority=priority.priority_for(body.impact, body.urgency, safety=safety),
-        customer=customer,
+        priority=level,
+        customer_id=customer.id,
         about_staff_id=body.about_staff_id,
         conversation_id=body.conversation_id,
         description=body.description,
@@ -143,15 +152,9 @@ def _insert(session, settings, actor, body: TicketCreate, key, digest) -> Ticket
         updated_at=now,
         idempotency_key=key,
         request_digest=digest,
+        **due,
     )
-    sla.set_due_times(session, settings, ticket, now)
-    # what the response shows, loaded now: after the commit, a lazy load would open a
-    # second transaction (on SQLite another BEGIN IMMEDIATE, held until the session ends)
-    customer.identities  # noqa: B018 (loads the collection)
-    # last: on PostgreSQL the day's counter row stays locked until the commit
-    ticket.ref = references.next_reference(session, now, settings.tz)
-    session.add(ticket)
-    session.flush()
+    set_committed_value(ticket, "customer", customer)
     set_committed_value(ticket, "feedback", None)  # a new ticket has none
     if body.conversation_id is not None:  # the conversation's ticket now (console, feedback)
         session.execute(
