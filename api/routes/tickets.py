@@ -161,8 +161,14 @@ def list_tickets(
 
 
 @router.get("/{ref}")
-def read_ticket(ref: str, session: ReadSession, actor: AnyActor) -> TicketOut:
-    return ticket_out(tickets.get(session, ref), actor)
+async def read_ticket(ref: str, db: DatabaseDep, actor: AnyActor) -> TicketOut:
+    return await run_in_threadpool(_read, db, ref, actor)
+
+
+def _read(db: Database, ref: str, actor: Actor) -> TicketOut:
+    """The whole read in one worker thread, as `_create`."""
+    with db.reader() as session:
+        return ticket_out(tickets.get(session, ref), actor)
 
 
 @router.post("/{ref}/transitions")
