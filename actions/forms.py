@@ -39,6 +39,7 @@ FORM_SLOTS = {
 }  # fmt: skip
 # what the bot offered and awaits a yes or no to (see data/rules.yml)
 OFFER_SLOTS = ("handoff_outcome", "feedback_outcome")
+SERVICE_TYPES = ("repair", "installation", "maintenance", "replacement")  # domain.yml's values
 MIN_TEXT = 4  # characters: "漏水了" is enough, "a" is not
 
 
@@ -137,6 +138,12 @@ class ValidateServiceForm(_Validators):
         ):
             return {"problem": text[:2000]}
         return {}
+
+    def validate_service_type(self, value, dispatcher, tracker, domain) -> Slots:
+        """One of the four kinds, whatever else the model tagged ("a dead pixel line"): a
+        word that is none of them is dropped, and the form asks when none is left."""
+        values = value if isinstance(value, list) else [value]
+        return {"service_type": next((v for v in values if v in SERVICE_TYPES), None)}
 
     def validate_problem(self, value, dispatcher, tracker, domain) -> Slots:
         return self._text("problem", value, dispatcher, tracker)

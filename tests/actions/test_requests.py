@@ -150,3 +150,17 @@ async def test_service_validation_accepts_none_for_the_serial():
         "没有", CollectingDispatcher(), None, {}
     )
     assert result == {"serial_or_order": "-"}
+
+
+@pytest.mark.parametrize(
+    ("tagged", "kept"),
+    [
+        ("replacement", "replacement"),
+        (["replacement", "pixel"], "replacement"),  # "a dead pixel line": a false tag
+        (["pixel", "repair"], "repair"),
+        ("pixel", None),  # none of the four: the form asks
+    ],
+)
+async def test_service_validation_keeps_only_the_four_kinds(tagged, kept):
+    result = ValidateServiceForm().validate_service_type(tagged, CollectingDispatcher(), None, {})
+    assert result == {"service_type": kept}
