@@ -294,7 +294,10 @@ def test_the_typing_indicator_shows_while_the_assistant_answers(widget):
     widget.open()
     typing = widget.page.locator(f"{WIDGET} .typing")
     expect(typing).to_have_attribute("role", "status")
-    expect(widget.status).to_have_text("")  # welcomed
+    widget.page.wait_for_function(  # welcomed: the session is issued and kept
+        "() => Object.entries(localStorage).some(([key, value]) =>"
+        " key.startsWith('aftersales-widget:') && JSON.parse(value).session)"
+    )
     relay.hold = True  # the frames after "typing on" wait
     widget.input().fill("保修多久")
     widget.input().press("Enter")
