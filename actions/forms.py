@@ -39,7 +39,6 @@ FORM_SLOTS = {
 }  # fmt: skip
 # what the bot offered and awaits a yes or no to (see data/rules.yml)
 OFFER_SLOTS = ("handoff_outcome", "feedback_outcome")
-SERVICE_TYPES = ("repair", "installation", "maintenance", "replacement")  # domain.yml's values
 MIN_TEXT = 4  # characters: "漏水了" is enough, "a" is not
 
 
@@ -141,9 +140,11 @@ class ValidateServiceForm(_Validators):
 
     def validate_service_type(self, value, dispatcher, tracker, domain) -> Slots:
         """One of the four kinds, whatever else the model tagged ("a dead pixel line"): a
-        word that is none of them is dropped, and the form asks when none is left."""
+        word that is none of them is dropped, and the form asks when none is left. The kinds
+        are the slot's values in domain.yml, which Rasa sends with every call."""
+        kinds = domain["slots"]["service_type"]["values"]
         values = value if isinstance(value, list) else [value]
-        return {"service_type": next((v for v in values if v in SERVICE_TYPES), None)}
+        return {"service_type": next((v for v in values if v in kinds), None)}
 
     def validate_problem(self, value, dispatcher, tracker, domain) -> Slots:
         return self._text("problem", value, dispatcher, tracker)

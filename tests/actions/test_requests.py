@@ -1,8 +1,10 @@
 """Complaints and service orders: validation, read-back, the ticket in the API, retries."""
 
 from datetime import date
+from pathlib import Path
 
 import pytest
+import yaml
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import settings as settings_module
@@ -162,5 +164,8 @@ async def test_service_validation_accepts_none_for_the_serial():
     ],
 )
 async def test_service_validation_keeps_only_the_four_kinds(tagged, kept):
-    result = ValidateServiceForm().validate_service_type(tagged, CollectingDispatcher(), None, {})
+    domain = yaml.safe_load((Path(__file__).parents[2] / "domain.yml").read_text(encoding="utf-8"))
+    result = ValidateServiceForm().validate_service_type(
+        tagged, CollectingDispatcher(), None, domain
+    )
     assert result == {"service_type": kept}
