@@ -6,19 +6,15 @@ from pathlib import Path
 
 import yaml
 
-ENTITIES = Path(__file__).resolve().parents[2] / "data" / "nlu" / "entities.yml"
+from actions.common import CATEGORY_NAMES
+
+ROOT = Path(__file__).resolve().parents[2]
+ENTITIES = ROOT / "data" / "nlu" / "entities.yml"
+DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+# the values the lookup tables must cover: the service slot's and the product categories
 LOOKED_UP = {
-    "service_type": ("repair", "installation", "maintenance", "replacement"),
-    "product": (
-        "air_conditioner",
-        "washing_machine",
-        "refrigerator",
-        "water_heater",
-        "tv",
-        "range_hood",
-        "dishwasher",
-        "water_purifier",
-    ),
+    "service_type": DOMAIN["slots"]["service_type"]["values"],
+    "product": list(CATEGORY_NAMES),
 }
 TOO_SHORT = {"fit", "ac", "a/c"}  # match inside other words (benefit, back, each)
 
