@@ -154,6 +154,9 @@ class Backend:
     async def release(self, conversation_id: int) -> dict[str, Any]:
         return await self.request("POST", f"/conversations/{conversation_id}/release")
 
+    async def log_unrecognised(self, body: dict[str, Any]) -> dict[str, Any]:
+        return await self.request("POST", "/unrecognised", json=body)
+
     async def link_ticket(self, conversation_id: int, ref: str) -> dict[str, Any]:
         return await self.request(
             "POST", f"/conversations/{conversation_id}/ticket", json={"ref": ref}

@@ -7,6 +7,7 @@ back to the bot at once and the customer is offered a call-back ticket — never
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -18,6 +19,8 @@ from actions.common import channel_identity, language, local_time, slots_summary
 from actions.messages import say
 from actions.settings import settings
 from actions.tickets import open_ticket
+
+log = logging.getLogger(__name__)
 
 # what the agent sees of the dialogue so far
 SUMMARY_SLOTS = [
@@ -89,6 +92,34 @@ class ActionAcceptAgentOffer(Action):
 
 # what the bot could not help with: two in a row and the customer gets a person
 NOT_HELPED = ("nlu_fallback", "out_of_scope")
+UNRECOGNISED_REASONS = {"nlu_fallback": "not_understood", "out_of_scope": "out_of_scope"}
+
+
+async def note_unrecognised(tracker: Tracker) -> None:
+    """Log the message for whoever writes the training data (S12.3), with the model's best
+    guess under the fallback. Best effort: the customer's reply never waits on it failing."""
+    latest = tracker.latest_message or {}
+    reason = UNRECOGNISED_REASONS.get(latest.get("intent", {}).get("name"))
+    text = (latest.get("text") or "").strip()
+    if reason is None or not text or text.startswith("/"):  # a button press is understood
+        return
+    guess = next(
+        (i for i in latest.get("intent_ranking") or [] if i.get("name") != "nlu_fallback"), {}
+    )
+    channel, external_id = channel_identity(tracker)
+    body = {
+        "channel": channel,
+        "external_id": external_id,
+        "text": text[:4096],
+        "language": language(tracker),
+        "reason": reason,
+        "intent": guess.get("name"),
+        "confidence": guess.get("confidence"),
+    }
+    try:
+        await backend().log_unrecognised(body)
+    except (BackendUnavailable, BackendRefused) as exc:
+        log.warning("could not log an unrecognised message: %s", exc)
 
 
 class ActionFallback(Action):
@@ -99,6 +130,7 @@ class ActionFallback(Action):
         return "action_fallback"
 
     async def run(self, dispatcher, tracker: Tracker, domain) -> list[dict[str, Any]]:
+        await note_unrecognised(tracker)
         intents = [
             e.get("parse_data", {}).get("intent", {}).get("name")
             for e in tracker.events

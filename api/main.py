@@ -25,13 +25,14 @@ from api.routes import (
     sla,
     staff,
     tickets,
+    unrecognised,
 )
 from api.services import jobs
 from api.settings import Settings, get_settings
 
 ROUTERS = (
-    health, auth, staff, tickets, customers, conversations, canned, products, sla, reports, audit,
-    console,
+    health, auth, staff, tickets, customers, conversations, canned, products, sla, reports,
+    unrecognised, audit, console,
 )  # fmt: skip
 
 

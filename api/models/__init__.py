@@ -7,6 +7,7 @@ from api.models.event import AuditHead, Event
 from api.models.product import Product, RecallCampaign
 from api.models.staff import Staff
 from api.models.ticket import CalendarDay, Feedback, SlaPolicy, Ticket, TicketCounter
+from api.models.unrecognised import UnrecognisedMessage
 
 __all__ = [
     "AuditHead",
@@ -24,4 +25,5 @@ __all__ = [
     "Staff",
     "Ticket",
     "TicketCounter",
+    "UnrecognisedMessage",
 ]

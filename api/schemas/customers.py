@@ -103,4 +103,5 @@ class EraseOut(BaseModel):
     feedback: int
     conversations: int
     messages: int
+    unrecognised: int = Field(description="messages the assistant did not understand, deleted")
     events: int

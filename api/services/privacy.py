@@ -15,13 +15,21 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import null, or_, select, update
+from sqlalchemy import delete, null, or_, select, update
 from sqlalchemy.orm import Session
 
 from api.actor import Actor
 from api.db import utcnow
 from api.errors import Conflict, NotFound
-from api.models import Conversation, Customer, Event, Feedback, Message, Ticket
+from api.models import (
+    Conversation,
+    Customer,
+    Event,
+    Feedback,
+    Message,
+    Ticket,
+    UnrecognisedMessage,
+)
 from api.models.enums import ActorType, Role
 from api.schemas.customers import CustomerView
 from api.services import audit
@@ -157,6 +165,11 @@ def export_customer(
         .where(Message.conversation_id.in_([c.id for c in conversations]))
         .order_by(Message.id)
     ).all()
+    unrecognised = session.scalars(
+        select(UnrecognisedMessage)
+        .where(UnrecognisedMessage.conversation_id.in_([c.id for c in conversations]))
+        .order_by(UnrecognisedMessage.id)
+    ).all()
     if actor is not None:
         audit.record(session, actor, "customer_exported", customer, customer_id=customer_id)
     return {
@@ -194,6 +207,11 @@ def export_customer(
                     }
                     for m in messages
                     if m.conversation_id == c.id
+                ],
+                "unrecognised": [
+                    {"text": u.text, "reason": u.reason, "created_at": u.created_at}
+                    for u in unrecognised
+                    if u.conversation_id == c.id
                 ],
             }
             for c in conversations
@@ -241,7 +259,8 @@ def erase_customer(session: Session, actor: Actor, customer_id: int) -> dict[str
     Kept: the rows, kinds, statuses, dates, priorities and ratings (reports, S9.3).
     Removed: the profile, channel identities, ticket and feedback texts, addresses and
     the order / serial numbers that identify the buyer, conversation summaries and
-    message texts, and the texts of the events about this customer.
+    message texts, the messages the assistant did not understand (S12.3), and the texts of
+    the events about this customer.
     """
     customer = _customer(session, customer_id, lock=True)
     if customer.erased_at is not None:
@@ -270,6 +289,11 @@ def erase_customer(session: Session, actor: Actor, customer_id: int) -> dict[str
         .where(Message.conversation_id.in_([c.id for c in conversations]))
         .values(text=None, payload=null())
     ).rowcount
+    unrecognised = session.execute(
+        delete(UnrecognisedMessage).where(
+            UnrecognisedMessage.conversation_id.in_([c.id for c in conversations])
+        )
+    ).rowcount
     # the chain covers only the texts' digests: audit.verify accepts their removal here
     events = session.execute(
         update(Event).where(Event.customer_id == customer_id).values(text=None)
@@ -286,6 +310,7 @@ def erase_customer(session: Session, actor: Actor, customer_id: int) -> dict[str
         "feedback": len(feedback),
         "conversations": len(conversations),
         "messages": messages,
+        "unrecognised": unrecognised,
         "events": events,
     }
     counts = {key: value for key, value in result.items() if isinstance(value, int)}

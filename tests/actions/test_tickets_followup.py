@@ -275,6 +275,24 @@ async def test_out_of_scope_says_what_the_bot_can_do_and_counts_as_not_helped():
     assert slot_values(events)["handoff_outcome"] in ("no_agent", "queued")
 
 
+async def test_a_message_not_understood_is_listed_for_training(staff):
+    t = tracker(text="how much is a bitcoin today", intent="nlu_fallback", language="en",
+                sender="telegram:tg-unrecognised")  # fmt: skip
+    t.latest_message["intent_ranking"] = [
+        {"name": "nlu_fallback", "confidence": 0.6},
+        {"name": "faq", "confidence": 0.44},
+        {"name": "out_of_scope", "confidence": 0.31},
+    ]
+    _, messages = await run(ActionFallback(), t)
+    assert messages[0]["response"] == "utter_rephrase"
+    report = staff.get("/reports/unrecognised")
+    assert report.status_code == 200, report.text
+    listed = report.json()["groups"]
+    (group,) = [g for g in listed if g["text"] == "how much is a bitcoin today"]
+    assert group == group | {"reason": "not_understood", "intent": "faq", "confidence": 0.44,
+                             "language": "en", "count": 1}  # fmt: skip
+
+
 async def test_cancel_forgets_the_form():
     t = tracker(slots={"product": "冰箱"}, form="complaint_form")
     events, messages = await run(ActionCancelForm(), t)
@@ -295,3 +313,6 @@ async def test_api_down_nothing_is_claimed_as_recorded(api_down):
         ValidateStatusForm(), "ticket_ref", "CS-20261124-0007", tracker()
     )
     assert slots["verification_failed"] is True and "NOT" not in messages[0]["text"]
+    # the list for training is best effort: the customer still gets the reply
+    _, messages = await run(ActionFallback(), tracker(text="qwpeoiru", intent="nlu_fallback"))
+    assert messages[0]["response"] == "utter_rephrase"
