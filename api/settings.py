@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     sla_check_seconds: int = Field(default=60, ge=0, description="0 disables the in-process job")
     csat_target: float = Field(default=4.5, ge=1, le=5)
     sla_compliance_target: float = Field(default=0.9, gt=0, le=1, description="S5.2 target")
+    # the cost model of the service report (S4.4): what an agent hour, a conversation and a
+    # technician's visit cost; the defaults are illustrative, set your own
+    cost_currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
+    cost_per_agent_hour: float = Field(default=60.0, ge=0)
+    cost_per_conversation: float = Field(default=0.5, ge=0, description="bot and channel")
+    cost_per_field_visit: float = Field(default=80.0, ge=0)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     access_token_minutes: int = Field(default=8 * 60, ge=1)
     log_level: str = "INFO"

@@ -146,6 +146,29 @@ class HandoffReport(BaseModel):
     mean_wait_minutes: float | None = Field(description="mean wait before an agent took over")
 
 
+class CostRates(BaseModel):
+    agent_hour: float
+    conversation: float
+    field_visit: float
+
+
+class CostReport(BaseModel):
+    """What the period's service cost under the configured cost model (S4.4): agents' time
+    holding conversations, every conversation, and every technician's visit (a service
+    order started), divided by the tickets created in the period."""
+
+    currency: str
+    rates: CostRates = Field(description="COST_PER_AGENT_HOUR, _CONVERSATION, _FIELD_VISIT")
+    agent_minutes: float = Field(description="claims of the period that have ended")
+    conversations: int
+    field_visits: int
+    agent_cost: float
+    conversation_cost: float
+    field_visit_cost: float
+    total: float
+    per_ticket: float | None = Field(description="total / tickets created in the period")
+
+
 class StaffCount(BaseModel):
     staff_id: int
     complaints: int
@@ -178,4 +201,5 @@ class ComplaintReport(BaseModel):
     csat: CsatReport
     effect: EffectReport
     handoffs: HandoffReport
+    cost: CostReport
     complaints: ComplaintSummary

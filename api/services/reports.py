@@ -1,4 +1,4 @@
-"""The periodic complaint and service report (S9.3, S4.4, S4.6, S5.2, S5.3).
+"""The periodic complaint and service report (S9.3, S4.4, S4.6, S5.2, S5.3), with its cost.
 
 A period is a run of whole local days (`settings.tz`). The report's cohort is the
 tickets *created* in the period; SLA figures count the tickets whose target fell *due*
@@ -47,6 +47,8 @@ from api.schemas.reports import (
     CategoryStates,
     ComplaintReport,
     ComplaintSummary,
+    CostRates,
+    CostReport,
     CsatReport,
     DayCount,
     Distribution,
@@ -506,6 +508,55 @@ def _handoffs(session: Session, p: Period) -> HandoffReport:
     )
 
 
+def _cost(
+    session: Session, p: Period, settings: Settings, *, tickets: int, conversations: int
+) -> CostReport:
+    """The period's cost under the cost model in `settings` (S4.4). Agent time is each
+    claim of a conversation in the period until the agent let it go (released, requeued
+    or reassigned: the next conversation event); a claim still held is not counted yet.
+    A field visit is each `start` of a service order in the period."""
+    held = (
+        select(
+            Event.action.label("action"),
+            Event.occurred_at.label("at"),
+            func.lead(Event.occurred_at)
+            .over(partition_by=Event.subject_id, order_by=Event.seq)
+            .label("next_at"),
+        )
+        .where(Event.subject_type == CONVERSATION, Event.action.like("conversation_%"))
+        .subquery()
+    )
+    agent_minutes = session.scalar(
+        select(func.coalesce(func.sum(minutes_between(held.c.at, held.c.next_at)), 0.0)).where(
+            held.c.action.in_(TAKEN), held.c.next_at.is_not(None), p.contains(held.c.at)
+        )
+    )
+    visits = session.scalar(
+        select(func.count()).where(Event.action == "start", p.contains(Event.occurred_at))
+    )
+    rates = CostRates(
+        agent_hour=settings.cost_per_agent_hour,
+        conversation=settings.cost_per_conversation,
+        field_visit=settings.cost_per_field_visit,
+    )
+    agent_cost = round(float(agent_minutes) / 60 * rates.agent_hour, 2)
+    conversation_cost = round(conversations * rates.conversation, 2)
+    visit_cost = round((visits or 0) * rates.field_visit, 2)
+    total = round(agent_cost + conversation_cost + visit_cost, 2)
+    return CostReport(
+        currency=settings.cost_currency,
+        rates=rates,
+        agent_minutes=round(float(agent_minutes), 1),
+        conversations=conversations,
+        field_visits=visits or 0,
+        agent_cost=agent_cost,
+        conversation_cost=conversation_cost,
+        field_visit_cost=visit_cost,
+        total=total,
+        per_ticket=round(total / tickets, 2) if tickets else None,
+    )
+
+
 def _complaints(cohort: _Cohort) -> ComplaintSummary:
     """Complaints only (S9.3), with those naming a staff member (S10.2)."""
     complaint = Ticket.kind == TicketKind.complaint.value
@@ -535,6 +586,7 @@ def complaint_report(session: Session, settings: Settings, p: Period) -> Complai
     now = utcnow()
     cohort = _Cohort(session, p)
     volume = _volume(cohort)
+    handoffs = _handoffs(session, p)
     return ComplaintReport(
         period=p.out(),
         generated_at=now,
@@ -547,7 +599,10 @@ def complaint_report(session: Session, settings: Settings, p: Period) -> Complai
         time_in_state=_time_in_state(session, cohort),
         csat=_csat(cohort, settings),
         effect=_effect(cohort, volume.total),
-        handoffs=_handoffs(session, p),
+        handoffs=handoffs,
+        cost=_cost(
+            session, p, settings, tickets=volume.total, conversations=handoffs.conversations
+        ),
         complaints=_complaints(cohort),
     )
 

@@ -500,6 +500,56 @@ def test_handoffs(client, db, settings, supervisor, service_headers, make_staff)
     assert contained  # opened today, never handed off: contained by the bot
 
 
+def test_cost_per_ticket(client, db, settings, supervisor, service_headers, make_staff):
+    """S4.4: the cost model (agent hours, conversations, technicians' visits) over the
+    tickets created in the period; a claim still held is not counted yet."""
+    _, agent = make_staff("rep.costed", "agent")
+    repair = create_ticket(client, service_headers, kind="repair")["ref"]
+    create_ticket(client, service_headers, customer={"name": "客户B", "phone": PHONES["B"]})
+    work(client, agent, repair, "acknowledge", "schedule", "start")  # one visit
+
+    conversations = []
+    for user in ("tg-cost-1", "tg-cost-2"):
+        opened = client.post(
+            "/api/v1/conversations",
+            headers=service_headers,
+            json={"channel": "telegram", "external_id": user},
+        )
+        conversation = opened.json()["id"]
+        conversations.append(conversation)
+        handoff = {"reason": "customer_request"}
+        url = f"/api/v1/conversations/{conversation}"
+        assert client.post(f"{url}/handoff", json=handoff, headers=service_headers).is_success
+        assert client.post(f"{url}/claim", headers=agent).is_success
+    released = client.post(f"/api/v1/conversations/{conversations[0]}/release", headers=agent)
+    assert released.status_code == 200, released.text  # the second is still held
+    with db.writer() as session:  # the first claim lasted 30 minutes
+        claim, release = (
+            session.scalar(
+                select(Event).where(Event.action == action, Event.subject_id == conversations[0])
+            )
+            for action in ("conversation_claimed", "conversation_released")
+        )
+        claim.occurred_at = release.occurred_at - timedelta(minutes=30)
+        session.commit()
+
+    cost = get_report(client, supervisor, **around_today(settings))["cost"]
+    assert cost == {
+        "currency": "CNY",
+        "rates": {"agent_hour": 60.0, "conversation": 0.5, "field_visit": 80.0},
+        "agent_minutes": 30.0,
+        "conversations": 2,
+        "field_visits": 1,
+        "agent_cost": 30.0,
+        "conversation_cost": 1.0,
+        "field_visit_cost": 80.0,
+        "total": 111.0,
+        "per_ticket": 55.5,
+    }
+    empty = get_report(client, supervisor, **{"from": "2020-01-01", "to": "2020-01-31"})
+    assert empty["cost"]["total"] == 0 and empty["cost"]["per_ticket"] is None
+
+
 def test_csv_export(client, settings, supervisor, service_headers, dataset):
     """The period's ticket rows for spreadsheets: no personal data, breached targets,
     ratings; a formula-like category is neutralised (CSV injection)."""
