@@ -54,24 +54,37 @@ def insert_loaded(session: Session, model: type[M], **values: Any) -> M:
     A column not given is stored as its scalar default or NULL; one with a computed
     default (`default=utcnow`) is read from the database when first accessed.
     """
-    statement, unset = _inserting(model.__table__)
-    row = unset | values
-    obj = model(id=session.execute(statement, row).scalar_one(), **row)
+    row = unset_columns(model.__table__) | values
+    return attach_loaded(
+        session, model, id=session.execute(_inserting(model.__table__), row).scalar_one(), **row
+    )
+
+
+def attach_loaded(session: Session, model: type[M], **values: Any) -> M:
+    """An object of a row just written by a Core statement, persistent in `session` with
+    `values` (the primary key among them) as its loaded state."""
+    obj = model(**values)
     make_transient_to_detached(obj)  # its attributes now count as loaded, not changed
     session.add(obj)
     return obj
 
 
 @cache
-def _inserting(table: Table) -> tuple[Insert, dict[str, Any]]:
-    unset = {
+def unset_columns(table: Table) -> dict[str, Any]:
+    """What a Core INSERT of `table` stores for the columns it is not given: the scalar
+    default, or NULL (columns with a computed or server default are left out)."""
+    return {
         column.key: None if column.default is None else column.default.arg
         for column in table.columns
         if not column.primary_key
         and column.server_default is None
         and (column.default is None or column.default.is_scalar)
     }
-    return insert(table).returning(table.c.id), unset
+
+
+@cache
+def _inserting(table: Table) -> Insert:
+    return insert(table).returning(table.c.id)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

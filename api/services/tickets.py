@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from api.actor import SYSTEM, Actor
-from api.db import insert_loaded, utcnow
+from api.db import attach_loaded, insert_loaded, unset_columns, utcnow
 from api.errors import Conflict, Forbidden, Invalid, NotFound
 from api.models import Conversation, Customer, Event, Feedback, Staff, Ticket
 from api.models.enums import ActorType, Role, TicketStatus
@@ -122,12 +122,7 @@ def _insert(session, settings, actor, body: TicketCreate, key, digest) -> Ticket
     # what the response shows, loaded now: after the commit, a lazy load would open a
     # second transaction (on SQLite another BEGIN IMMEDIATE, held until the session ends)
     customer.identities  # noqa: B018 (loads the collection)
-    # last: on PostgreSQL the day's counter row stays locked until the commit
-    ref = references.next_reference(session, now, settings.tz)
-    ticket = insert_loaded(
-        session,
-        Ticket,
-        ref=ref,
+    values = dict(
         kind=kind,
         status=TicketStatus.received.value,
         channel=channel,
@@ -154,6 +149,12 @@ def _insert(session, settings, actor, body: TicketCreate, key, digest) -> Ticket
         request_digest=digest,
         **due,
     )
+    if session.get_bind().dialect.name == "postgresql" and body.conversation_id is None:
+        ticket = _insert_numbered(session, settings, now, values)
+    else:
+        # last: on PostgreSQL the day's counter row stays locked until the commit
+        ref = references.next_reference(session, now, settings.tz)
+        ticket = insert_loaded(session, Ticket, ref=ref, **values)
     set_committed_value(ticket, "customer", customer)
     set_committed_value(ticket, "feedback", None)  # a new ticket has none
     if body.conversation_id is not None:  # the conversation's ticket now (console, feedback)
@@ -182,6 +183,25 @@ def _insert(session, settings, actor, body: TicketCreate, key, digest) -> Ticket
         public=True,
     )
     return ticket
+
+
+def _insert_numbered(session: Session, settings: Settings, now: datetime, values: dict) -> Ticket:
+    """PostgreSQL: the ticket, its reference and the audit head's lock in one statement,
+    the last but one before COMMIT. From it to COMMIT the day's counter row and the
+    chain's head are locked and every create waits its turn, so that section is two
+    round trips: this INSERT's answer, then the events (audit.py), then COMMIT.
+
+    Every other row lock of the create is taken before it, in the order other
+    transactions take them before the head (the pending ORM changes are flushed first);
+    a ticket opened in a conversation, whose row is updated after the ticket, takes the
+    ordinary path (`next_reference`, the head locked at commit)."""
+    session.flush()
+    row = {key: value for key, value in unset_columns(Ticket.__table__).items() if key != "ref"}
+    row |= values
+    ticket_id, ref, head = references.insert_numbered(session, now, settings.tz, row)
+    if head is not None:
+        audit.adopt_locked_head(session, head)
+    return attach_loaded(session, Ticket, id=ticket_id, ref=ref, **row)
 
 
 def search(

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from api.models import Ticket
+from api.models import Ticket, TicketCounter
 from tests.api.helpers import COMPLAINT, act, create_ticket
 
 REF = re.compile(r"^CS-\d{8}-\d{4,}$")
@@ -46,6 +46,15 @@ def test_references_are_sequential_per_day(client, service_headers):
     numbers = [int(r.rsplit("-", 1)[1]) for r in refs]
     assert numbers == [numbers[0], numbers[0] + 1, numbers[0] + 2]
     assert len({r.rsplit("-", 1)[0] for r in refs}) == 1
+
+
+def test_the_days_ten_thousandth_reference_has_five_digits(client, service_headers, db):
+    day = create_ticket(client, service_headers)["ref"].split("-")[1]
+    with db.writer() as session:
+        session.execute(update(TicketCounter).where(TicketCounter.day == day).values(last=9998))
+        session.commit()
+    refs = [create_ticket(client, service_headers)["ref"] for _ in range(2)]
+    assert refs == [f"CS-{day}-9999", f"CS-{day}-10000"]
 
 
 def test_idempotent_retry_returns_the_same_ticket(client, service_headers, db):
