@@ -11,13 +11,16 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Text, TextClause, bindparam, insert, select, text, type_coerce, update
+import psycopg
+from psycopg.types.json import Json
+from sqlalchemy import Text, insert, select, type_coerce, update
 from sqlalchemy import event as sa_event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, defer
 
 from api import crypto
@@ -114,28 +117,48 @@ _EVENT_COLUMNS = [column for column in Event.__table__.columns if not column.pri
 
 
 @cache
-def _move_and_append(count: int) -> TextClause:
+def _move_and_append(count: int) -> str:
     """PostgreSQL: the head moved and `count` events inserted by one statement (the UPDATE
-    in a data-modifying CTE), one round trip fewer while the head row is locked. Text,
-    because SQLAlchemy does not cache a multi-row INSERT; the parameters keep the
-    columns' types (encryption, JSON, UTC)."""
+    in a data-modifying CTE), for psycopg directly (`_append_and_commit`)."""
     names = ", ".join(column.name for column in _EVENT_COLUMNS)
-    rows = ", ".join(
-        "(" + ", ".join(f":{column.key}_{i}" for column in _EVENT_COLUMNS) + ")"
-        for i in range(count)
+    row = "(" + ", ".join(["%s"] * len(_EVENT_COLUMNS)) + ")"
+    return (
+        "WITH moved_head AS (UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1)"
+        f" INSERT INTO events ({names}) VALUES {', '.join([row] * count)}"
     )
-    return text(
-        "WITH moved_head AS (UPDATE audit_head SET seq = :head_seq, hash = :head_hash"
-        f" WHERE id = 1) INSERT INTO events ({names}) VALUES {rows}"
-    ).bindparams(
-        bindparam("head_seq", type_=_HEAD.c.seq.type),
-        bindparam("head_hash", type_=_HEAD.c.hash.type),
-        *(
-            bindparam(f"{column.key}_{i}", type_=column.type)
-            for i in range(count)
-            for column in _EVENT_COLUMNS
-        ),
-    )
+
+
+def _stored(key: str, value: Any) -> Any:
+    """An event field as the column stores it (what `Event`'s column types do)."""
+    if value is None:
+        return None
+    if key == "text":
+        return crypto.encrypt(value)
+    if key == "data":
+        return Json(value)
+    if key == "occurred_at":
+        return value.astimezone(UTC)
+    return value
+
+
+def _append_and_commit(session: Session, seq: int, head_hash: str, rows: list[dict]) -> None:
+    """PostgreSQL: move the head, insert the events and COMMIT in one round trip
+    (psycopg's pipeline mode), the last statements of the transaction. While the head
+    is locked every writer of the chain waits, so this is the section to keep short;
+    SQLAlchemy's own COMMIT that follows finds the transaction ended and sends nothing.
+    A failure is raised as SQLAlchemy's exception (an IntegrityError is one), and the
+    session rolls back as for any failed commit."""
+    raw = session.connection().connection.dbapi_connection
+    statement = _move_and_append(len(rows))
+    params = [seq, head_hash]
+    for row in rows:
+        params.extend(_stored(column.key, row[column.key]) for column in _EVENT_COLUMNS)
+    try:
+        with raw.pipeline():
+            raw.execute(statement, params)
+            raw.commit()
+    except psycopg.Error as error:
+        raise DBAPIError.instance(statement, params, error, psycopg.Error) from error
 
 
 @sa_event.listens_for(Session, "before_commit")
@@ -173,15 +196,21 @@ def _append_pending(session: Session) -> None:
         rows.append(row)
     if head is None:
         session.execute(insert(_HEAD), {"id": 1, "seq": seq, "hash": prev})
-    elif session.get_bind().dialect.name == "postgresql":
-        params = {"head_seq": seq, "head_hash": prev}
-        for i, row in enumerate(rows):
-            params.update({f"{key}_{i}": value for key, value in row.items()})
-        session.execute(_move_and_append(len(rows)), params)
+    elif _commits_the_database(session):
+        _append_and_commit(session, seq, prev, rows)
         return
     else:
         session.execute(_MOVE_HEAD, {"seq": seq, "hash": prev})
     session.execute(_APPEND, rows)
+
+
+def _commits_the_database(session: Session) -> bool:
+    """PostgreSQL, and this is the commit of the database transaction: not a savepoint's
+    (before_commit runs for those too), not inside a transaction of the caller's."""
+    if session.get_bind().dialect.name != "postgresql" or session.in_nested_transaction():
+        return False
+    connection = session.connection()
+    return not connection.in_nested_transaction() and session.get_transaction().parent is None
 
 
 def adopt_locked_head(session: Session, head: tuple[int, str]) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
-from tests.api.helpers import act, create_ticket
+from tests.api.helpers import COMPLAINT, act, create_ticket
 
 
 def _verify(client, headers):
@@ -86,3 +88,25 @@ def test_only_supervisors_verify(client, service_headers, make_staff):
     _, agent = make_staff("agent", "agent")
     assert client.get("/api/v1/audit/verify", headers=agent).status_code == 403
     assert client.get("/api/v1/audit/verify", headers=service_headers).status_code == 403
+
+
+def test_a_failed_append_rolls_the_whole_write_back(client, service_headers, make_staff, db):
+    """The events are written with the COMMIT (on PostgreSQL in one round trip): when
+    that fails, nothing of the request is kept and the next write works."""
+    _, supervisor = make_staff("auditor", "supervisor")
+    create_ticket(client, service_headers)
+    with db.writer() as session:  # the head one event behind: the next seq is taken
+        session.execute(text("UPDATE audit_head SET seq = seq - 1"))
+        session.commit()
+    with db.reader() as session:
+        tickets_before = session.execute(text("SELECT count(*) FROM tickets")).scalar_one()
+    with pytest.raises(IntegrityError):
+        client.post("/api/v1/tickets", json=COMPLAINT, headers=service_headers)
+    with db.reader() as session:
+        assert session.execute(text("SELECT count(*) FROM tickets")).scalar_one() == tickets_before
+    with db.writer() as session:
+        session.execute(text("UPDATE audit_head SET seq = seq + 1"))
+        session.commit()
+    for _ in range(3):  # the pool's connections are usable again
+        create_ticket(client, service_headers)
+    assert _verify(client, supervisor)["ok"] is True
