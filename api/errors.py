@@ -30,3 +30,9 @@ class Invalid(DomainError):
 
 class Forbidden(DomainError):
     status_code = 403
+
+
+class Busy(DomainError):
+    """Waited too long for a shared resource; a retry may succeed."""
+
+    status_code = 503

@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import event as sa_event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from api.actor import SYSTEM, Actor
-from api.db import attach_loaded, insert_loaded, unset_columns, utcnow
-from api.errors import Conflict, Forbidden, Invalid, NotFound
+from api.db import BUSY_TIMEOUT, attach_loaded, insert_loaded, unset_columns, utcnow
+from api.errors import Busy, Conflict, Forbidden, Invalid, NotFound
 from api.models import Conversation, Customer, Event, Feedback, Staff, Ticket
 from api.models.enums import ActorType, Role, TicketStatus
 from api.schemas.tickets import TicketCreate
@@ -185,17 +187,36 @@ def _insert(session, settings, actor, body: TicketCreate, key, digest) -> Ticket
     return ticket
 
 
+# A process's creates take turns here before the numbering INSERT, and hold it until
+# their transaction ends. They would queue on the day's counter row anyway; queued in
+# PostgreSQL, each COMMIT wakes every waiter at once (they wait on the holder's
+# transaction id) and all but one go back to waiting, which made the slowest creates
+# twice as slow (docs/performance.md). Other processes still queue in PostgreSQL.
+_NUMBERING = threading.Lock()
+_HOLDS_NUMBERING = "holds_numbering_turn"
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _end_numbering_turn(session: Session, transaction) -> None:
+    if transaction.parent is None and session.info.pop(_HOLDS_NUMBERING, False):
+        _NUMBERING.release()
+
+
 def _insert_numbered(session: Session, settings: Settings, now: datetime, values: dict) -> Ticket:
     """PostgreSQL: the ticket, its reference and the audit head's lock in one statement,
-    the last but one before COMMIT. From it to COMMIT the day's counter row and the
-    chain's head are locked and every create waits its turn, so that section is two
-    round trips: this INSERT's answer, then the events (audit.py), then COMMIT.
+    the last before the commit. From it to COMMIT the day's counter row and the chain's
+    head are locked and every create waits its turn, so that section is this INSERT and
+    one round trip more (the events and COMMIT, pipelined by audit.py). The process's
+    creates take their turn for it first (`_NUMBERING`).
 
     Every other row lock of the create is taken before it, in the order other
     transactions take them before the head (the pending ORM changes are flushed first);
     a ticket opened in a conversation, whose row is updated after the ticket, takes the
     ordinary path (`next_reference`, the head locked at commit)."""
     session.flush()
+    if not _NUMBERING.acquire(timeout=BUSY_TIMEOUT):
+        raise Busy("too many tickets are being created at once; please retry")
+    session.info[_HOLDS_NUMBERING] = True  # until this transaction ends, however it ends
     row = {key: value for key, value in unset_columns(Ticket.__table__).items() if key != "ref"}
     row |= values
     ticket_id, ref, head = references.insert_numbered(session, now, settings.tz, row)
