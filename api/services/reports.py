@@ -459,6 +459,25 @@ def _effect(cohort: _Cohort, total: int) -> EffectReport:
     )
 
 
+def _handoff_steps():
+    """Each conversation's queue entries, claims and releases, with the step after each
+    (`next_action`, `next_at`): the wait before a claim, the length of a hold."""
+    after = {"partition_by": Event.subject_id, "order_by": Event.seq}
+    return (
+        select(
+            Event.action.label("action"),
+            Event.occurred_at.label("at"),
+            func.lead(Event.action).over(**after).label("next_action"),
+            func.lead(Event.occurred_at).over(**after).label("next_at"),
+        )
+        .where(
+            Event.subject_type == CONVERSATION,
+            Event.action.in_((*WAITING_ENTRIES, *TAKEN, RELEASED)),
+        )
+        .subquery()
+    )
+
+
 def _handoffs(session: Session, p: Period) -> HandoffReport:
     """Handoff rate, bot containment and the wait before an agent takes over (S4.4)."""
     conversation_event = Event.subject_type == CONVERSATION
@@ -474,20 +493,7 @@ def _handoffs(session: Session, p: Period) -> HandoffReport:
     handed_off = session.scalar(select(func.count(func.distinct(Event.subject_id))).where(queued))
     handed_off = handed_off or 0
 
-    steps = (
-        select(
-            Event.action.label("action"),
-            Event.occurred_at.label("at"),
-            func.lead(Event.action)
-            .over(partition_by=Event.subject_id, order_by=Event.seq)
-            .label("next_action"),
-            func.lead(Event.occurred_at)
-            .over(partition_by=Event.subject_id, order_by=Event.seq)
-            .label("next_at"),
-        )
-        .where(conversation_event, Event.action.in_((*WAITING_ENTRIES, *TAKEN, RELEASED)))
-        .subquery()
-    )
+    steps = _handoff_steps()
     taken = steps.c.next_action.in_(TAKEN)
     claimed, abandoned, mean_wait = session.execute(
         select(
@@ -513,19 +519,9 @@ def _cost(
 ) -> CostReport:
     """The period's cost under the cost model in `settings` (S4.4). Agent time is each
     claim of a conversation in the period until the agent let it go (released, requeued
-    or reassigned: the next conversation event); a claim still held is not counted yet.
+    or reassigned: the next handoff step); a claim still held is not counted yet.
     A field visit is each `start` of a service order in the period."""
-    held = (
-        select(
-            Event.action.label("action"),
-            Event.occurred_at.label("at"),
-            func.lead(Event.occurred_at)
-            .over(partition_by=Event.subject_id, order_by=Event.seq)
-            .label("next_at"),
-        )
-        .where(Event.subject_type == CONVERSATION, Event.action.like("conversation_%"))
-        .subquery()
-    )
+    held = _handoff_steps()
     agent_minutes = session.scalar(
         select(func.coalesce(func.sum(minutes_between(held.c.at, held.c.next_at)), 0.0)).where(
             held.c.action.in_(TAKEN), held.c.next_at.is_not(None), p.contains(held.c.at)
