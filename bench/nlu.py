@@ -13,7 +13,8 @@ the parse results so entity *values* can be scored):
 4. prints, over all held-out examples:
    - intent macro-F1 (the retrieval sub-intents count as `faq`) and per-intent F1;
      as in `rasa test nlu`, a FallbackClassifier prediction is undone and scored as the
-     intent below it; how many would have fallen back is printed too;
+     intent below it; how many would have fallen back is printed too, and for fallback
+     thresholds 0.3–0.7 the share of messages answered and how many of those are right;
    - response-selector accuracy: the `faq/<key>` chosen for the FAQ examples;
    - per-entity precision/recall/F1 (an entity counts when type, start and end match);
    - value accuracy of `service_type` (and `product`, `rating`): over examples annotated
@@ -161,6 +162,31 @@ def undo_fallback(result: dict) -> dict:
 
 # --- metrics -------------------------------------------------------------------------------
 
+THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
+
+
+def top_two_gap(result: dict) -> tuple[float, float]:
+    """The top intent's confidence and its lead over the second (FallbackClassifier's tests)."""
+    ranking = [r["confidence"] for r in result.get("intent_ranking") or [result["intent"]]]
+    return ranking[0], ranking[0] - (ranking[1] if len(ranking) > 1 else 0.0)
+
+
+def threshold_table(confidences: list[tuple[tuple[float, float], bool]]) -> dict[str, dict]:
+    """Per fallback threshold (ambiguity 0.1): the share of messages answered, how many of
+    those are right, and how many that would fall back were right."""
+    table = {}
+    for threshold in THRESHOLDS:
+        answered = [ok for (top, gap), ok in confidences if top >= threshold and gap >= 0.1]
+        held = len(confidences) - len(answered)
+        right = sum(ok for _, ok in confidences) - sum(answered)
+        table[f"{threshold:.1f}"] = {
+            "answered": len(answered) / len(confidences),
+            "answered_accuracy": sum(answered) / len(answered) if answered else 0.0,
+            "fallbacks": held,
+            "fallbacks_right": right,
+        }
+    return table
+
 
 def normalise(value: Any, synonyms: dict[str, str]) -> str:
     value = str(value)
@@ -178,6 +204,7 @@ def score(examples: list[Message], results: list[dict], synonyms: dict[str, str]
     from sklearn.metrics import f1_score, precision_recall_fscore_support
 
     gold_intents, pred_intents, fallbacks, errors = [], [], 0, []
+    confidences: list[tuple[tuple[float, float], bool]] = []
     rs_total = rs_correct = faq_end_to_end = 0
     span = defaultdict(lambda: [0, 0, 0])  # entity -> tp, fp, fn
     value_total: Counter = Counter()
@@ -189,6 +216,7 @@ def score(examples: list[Message], results: list[dict], synonyms: dict[str, str]
         result = undo_fallback(raw)
         gold = example.get("intent")
         pred = result["intent"]["name"]
+        confidences.append((top_two_gap(result), pred == gold))
         gold_intents.append(gold)
         pred_intents.append(pred)
         problems = []
@@ -255,6 +283,7 @@ def score(examples: list[Message], results: list[dict], synonyms: dict[str, str]
         "intent_accuracy": sum(g == q for g, q in zip(gold_intents, pred_intents, strict=True))
         / len(examples),
         "fallbacks": fallbacks,
+        "thresholds": threshold_table(confidences),
         "intents": {
             label: {"precision": p[i], "recall": r[i], "f1": f[i], "support": int(support[i])}
             for i, label in enumerate(labels)
@@ -306,6 +335,12 @@ def print_report(name: str, report: dict) -> None:
         f"{report['intent_accuracy']:.4f}   (below the fallback threshold: "
         f"{report['fallbacks']})"
     )
+    print("  fallback threshold (ambiguity 0.1): answered, their accuracy, fallbacks (right)")
+    for threshold, row in report["thresholds"].items():
+        print(
+            f"    {threshold}: {row['answered']:.3f}, {row['answered_accuracy']:.4f}, "
+            f"{row['fallbacks']} ({row['fallbacks_right']})"
+        )
     print(f"  {'intent':<18}{'precision':>10}{'recall':>9}{'F1':>9}{'n':>6}")
     for label, m in report["intents"].items():
         print(

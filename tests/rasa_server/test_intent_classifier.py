@@ -28,12 +28,15 @@ class Pipeline:
         self.tokenizer = BilingualTokenizer.create(
             BilingualTokenizer.get_default_config(), storage, Resource("tok"), context
         )
-        self.counts = CountVectorsFeaturizer.create(
-            CountVectorsFeaturizer.get_default_config(), storage, Resource("cvf"), context
-        )
+        words = {**CountVectorsFeaturizer.get_default_config(), "alias": "words"}
+        chars = {**words, "alias": "chars", "analyzer": "char", "max_ngram": 3}
+        self.featurizers = [
+            CountVectorsFeaturizer.create(words, storage, Resource("words"), context),
+            CountVectorsFeaturizer.create(chars, storage, Resource("chars"), context),
+        ]
         self.storage, self.context = storage, context
 
-    def train(self) -> LinearIntentClassifier:
+    def train(self, **config) -> LinearIntentClassifier:
         data = TrainingData(
             [
                 Message(data={"text": text, "intent": intent})
@@ -42,20 +45,22 @@ class Pipeline:
             ]
         )
         self.tokenizer.process_training_data(data)
-        self.counts.train(data)
-        self.counts.process_training_data(data)
-        classifier = self.classifier(LinearIntentClassifier.create)
+        for featurizer in self.featurizers:
+            featurizer.train(data)
+            featurizer.process_training_data(data)
+        classifier = self.classifier(LinearIntentClassifier.create, **config)
         classifier.train(data)
         return classifier
 
-    def classifier(self, make) -> LinearIntentClassifier:
-        config = {**LinearIntentClassifier.get_default_config(), "C": 100.0}
+    def classifier(self, make, **config) -> LinearIntentClassifier:
+        config = {**LinearIntentClassifier.get_default_config(), "C": 100.0, **config}
         return make(config, self.storage, Resource("intent"), self.context)
 
     def parse(self, classifier: LinearIntentClassifier, text: str) -> Message:
         message = Message(data={"text": text})
         self.tokenizer.process([message])
-        self.counts.process([message])
+        for featurizer in self.featurizers:
+            featurizer.process([message])
         classifier.process([message])
         return message
 
@@ -91,3 +96,17 @@ def test_the_idf_weights_travel_with_the_model(pipeline):
     for text in ["fix my washer please", "工单状态"]:
         before, after = pipeline.parse(trained, text), pipeline.parse(loaded, text)
         assert before.get("intent_ranking") == after.get("intent_ranking")
+
+
+def test_it_reads_only_the_featurizers_it_is_given(pipeline):
+    every = pipeline.train()
+    words = pipeline.train(featurizers=["words"])
+    message = pipeline.parse(words, "fix my tv")
+    word_count = message.get_sparse_features("text", ["words"])[1].features.shape[1]
+    assert len(words.idf) == word_count < len(every.idf)
+    assert message.get("intent")["name"] == "request_service"
+
+
+def test_an_unknown_featurizer_alias_is_a_clear_error(pipeline):
+    with pytest.raises(ValueError, match=r"no featurizer has the alias \['wrods'\]"):
+        pipeline.train(featurizers=["wrods", "chars"])
