@@ -7,8 +7,6 @@ worth having on this project's data (docs/performance.md):
   so a long message is not more certain than a short one and the words every intent uses
   weigh little;
 - `C` (inverse regularisation strength) is configurable; Rasa fixes scikit-learn's 1.0;
-- `featurizers` (aliases) chooses the features it reads, as DIET's option does, so the
-  intents can have n-grams of their own that DIET and the response selector do not pay for;
 - a message that tokenizes to nothing ("。。。。", an emoji) gets the same confidence for
   every intent, so FallbackClassifier answers it; Rasa's raises on the missing features.
 
@@ -46,7 +44,6 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
             **LogisticRegressionClassifier.get_default_config(),
             "C": 10.0,
             "max_iter": 1000,
-            "featurizers": [],  # the aliases of the featurizers to read; [] reads them all
         }
 
     def __init__(self, config: dict[str, Any], *args: Any) -> None:
@@ -58,7 +55,6 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
         examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
         if not examples:
             return self._resource  # nothing to learn; load() then gives an untrained component
-        self._check_featurizers(examples)
         counts = self._counts(examples)
         self.idf = TfidfTransformer(sublinear_tf=True).fit(counts).idf_
         self.clf.fit(self._weigh(counts), [e.get(INTENT) for e in examples])
@@ -81,22 +77,6 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
             message.set(INTENT_RANKING_KEY, ranking[:length] or ranking, add_to_output=True)
         return messages
 
-    def _check_featurizers(self, examples: list[Message]) -> None:
-        """A misspelt alias would silently drop its features: refuse it instead."""
-        origins = {
-            origin
-            for message in examples
-            for feature in message.features
-            if feature.attribute == TEXT
-            for origin in ([feature.origin] if isinstance(feature.origin, str) else feature.origin)
-        }
-        missing = sorted(set(self.config["featurizers"]) - origins)
-        if missing:
-            raise ValueError(
-                f"{type(self).__name__}: no featurizer has the alias {missing} "
-                f"(the aliases in the pipeline: {sorted(origins)})"
-            )
-
     def _weigh(self, counts: csr_matrix) -> csr_matrix:
         """Sublinear term frequency times the training data's idf, each row unit length."""
         weighted = counts.copy()
@@ -106,7 +86,7 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
         return normalize(weighted)
 
     def _counts(self, messages: list[Message]) -> csr_matrix:
-        rows = [self._row(m, self.config["featurizers"] or None) for m in messages]
+        rows = [self._row(m) for m in messages]
         width = next((r.shape[1] for r in rows if r is not None), 0) or self._width()
         counts = vstack(
             [r if r is not None else csr_matrix((1, width)) for r in rows], format="csr"
@@ -115,9 +95,9 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
         return counts
 
     @staticmethod
-    def _row(message: Message, featurizers: list[str] | None) -> csr_matrix | None:
-        sparse = message.get_sparse_features(TEXT, featurizers)[1]
-        dense = message.get_dense_features(TEXT, featurizers)[1]
+    def _row(message: Message) -> csr_matrix | None:
+        sparse = message.get_sparse_features(TEXT)[1]
+        dense = message.get_dense_features(TEXT)[1]
         parts = [csr_matrix(f.features) for f in (sparse, dense) if f is not None]
         return hstack(parts, format="csr") if parts else None
 

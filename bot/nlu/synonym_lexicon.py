@@ -151,14 +151,14 @@ class SynonymLexiconExtractor(GraphComponent, EntityExtractorMixin):
                 start, end = tokens[i].start, tokens[i + length - 1].end
                 value = self.lexicon.get(_key(text[start:end]))
                 if value is not None:
-                    found.append(self._entity_at(text, start, end, value))
+                    found.append(self._entity_at(start, end, value))
                     i += length
                     break
             else:
                 i += 1
         return found
 
-    def _entity_at(self, text: str, start: int, end: int, value: str) -> dict[str, Any]:
+    def _entity_at(self, start: int, end: int, value: str) -> dict[str, Any]:
         return {
             ENTITY_ATTRIBUTE_TYPE: self._entity,
             ENTITY_ATTRIBUTE_START: start,

@@ -36,7 +36,7 @@ class Pipeline:
         ]
         self.storage, self.context = storage, context
 
-    def train(self, **config) -> LinearIntentClassifier:
+    def train(self) -> LinearIntentClassifier:
         data = TrainingData(
             [
                 Message(data={"text": text, "intent": intent})
@@ -48,12 +48,12 @@ class Pipeline:
         for featurizer in self.featurizers:
             featurizer.train(data)
             featurizer.process_training_data(data)
-        classifier = self.classifier(LinearIntentClassifier.create, **config)
+        classifier = self.classifier(LinearIntentClassifier.create)
         classifier.train(data)
         return classifier
 
-    def classifier(self, make, **config) -> LinearIntentClassifier:
-        config = {**LinearIntentClassifier.get_default_config(), "C": 100.0, **config}
+    def classifier(self, make) -> LinearIntentClassifier:
+        config = {**LinearIntentClassifier.get_default_config(), "C": 100.0}
         return make(config, self.storage, Resource("intent"), self.context)
 
     def parse(self, classifier: LinearIntentClassifier, text: str) -> Message:
@@ -96,17 +96,3 @@ def test_the_idf_weights_travel_with_the_model(pipeline):
     for text in ["fix my washer please", "工单状态"]:
         before, after = pipeline.parse(trained, text), pipeline.parse(loaded, text)
         assert before.get("intent_ranking") == after.get("intent_ranking")
-
-
-def test_it_reads_only_the_featurizers_it_is_given(pipeline):
-    every = pipeline.train()
-    words = pipeline.train(featurizers=["words"])
-    message = pipeline.parse(words, "fix my tv")
-    word_count = message.get_sparse_features("text", ["words"])[1].features.shape[1]
-    assert len(words.idf) == word_count < len(every.idf)
-    assert message.get("intent")["name"] == "request_service"
-
-
-def test_an_unknown_featurizer_alias_is_a_clear_error(pipeline):
-    with pytest.raises(ValueError, match=r"no featurizer has the alias \['wrods'\]"):
-        pipeline.train(featurizers=["wrods", "chars"])
