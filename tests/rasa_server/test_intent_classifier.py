@@ -28,8 +28,8 @@ class Pipeline:
         self.tokenizer = BilingualTokenizer.create(
             BilingualTokenizer.get_default_config(), storage, Resource("tok"), context
         )
-        words = {**CountVectorsFeaturizer.get_default_config(), "alias": "words"}
-        chars = {**words, "alias": "chars", "analyzer": "char", "max_ngram": 3}
+        words = CountVectorsFeaturizer.get_default_config()
+        chars = {**words, "analyzer": "char", "max_ngram": 3}
         self.featurizers = [
             CountVectorsFeaturizer.create(words, storage, Resource("words"), context),
             CountVectorsFeaturizer.create(chars, storage, Resource("chars"), context),
