@@ -1,12 +1,20 @@
 """Intent classification by logistic regression over the pipeline's sparse features.
 
-Rasa's `LogisticRegressionClassifier` with three changes that bench/nlu.py measured as
-worth having on this project's data (docs/performance.md):
+Rasa's `LogisticRegressionClassifier` with changes that bench/nlu.py measured as worth
+having on this project's data (docs/performance.md):
 
 - the counts are TF-IDF weighted (sublinear term frequency, rows scaled to unit length),
   so a long message is not more certain than a short one and the words every intent uses
   weigh little;
 - `C` (inverse regularisation strength) is configurable; Rasa fixes scikit-learn's 1.0;
+- `char_ngrams: [min, max]` adds the classifier's own TF-IDF character n-grams of the
+  whole message (width-folded, lower case), across word boundaries ("不制冷", "not
+  cooling"), which the pipeline's `char_wb` counts do not see; DIET and the response
+  selector are unaffected;
+- `novelty_features: true` adds two features: the share of the message's words that no
+  training example has, and whether there is any. They let the model learn how sure to
+  be of a message built from unseen words. In training a word counts as new when no
+  *other* example has it, so the training rows look like unseen messages do;
 - a message that tokenizes to nothing ("。。。。", an emoji) gets the same confidence for
   every intent, so FallbackClassifier answers it; Rasa's raises on the missing features.
 
@@ -15,6 +23,8 @@ DIET stays in the pipeline for the entities (`intent_classification: false`).
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -23,15 +33,25 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.nlu.constants import TOKENS_NAMES
+from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.utils.tensorflow.constants import RANKING_LENGTH
 from scipy.sparse import csr_matrix, diags, hstack, vstack
-from sklearn.feature_extraction.text import TfidfTransformer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 from sklearn.preprocessing import normalize
 
+from bot.nlu.tokenizer import fold_width
+
 _IDF_FILE = "idf.npy"
+_CHAR_IDF_FILE = "char_idf.npy"
+_VOCABULARY_FILE = "vocabulary.json"
+
+
+def _fold(text: str) -> str:
+    return fold_width(text).lower()
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -44,12 +64,32 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
             **LogisticRegressionClassifier.get_default_config(),
             "C": 10.0,
             "max_iter": 1000,
+            "char_ngrams": None,
+            "novelty_features": False,
         }
+
+    @classmethod
+    def validate_config(cls, config: dict[str, Any]) -> None:
+        ngrams = config.get("char_ngrams")
+        if ngrams is not None and not (
+            isinstance(ngrams, list | tuple)
+            and len(ngrams) == 2
+            and all(isinstance(n, int) and n >= 1 for n in ngrams)
+            and ngrams[0] <= ngrams[1]
+        ):
+            raise InvalidConfigException(
+                f"LinearIntentClassifier: char_ngrams must be [min, max] with "
+                f"1 <= min <= max, or left out; got {ngrams!r}"
+            )
 
     def __init__(self, config: dict[str, Any], *args: Any) -> None:
         super().__init__(config, *args)
+        self.validate_config(self.config)
         self.clf.set_params(C=self.config["C"])
         self.idf: np.ndarray | None = None
+        self.chars: CountVectorizer | None = None
+        self.char_idf: np.ndarray | None = None
+        self.word_df: dict[str, int] = {}
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
@@ -57,13 +97,20 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
             return self._resource  # nothing to learn; load() then gives an untrained component
         counts = self._counts(examples)
         self.idf = TfidfTransformer(sublinear_tf=True).fit(counts).idf_
-        self.clf.fit(self._weigh(counts), [e.get(INTENT) for e in examples])
+        if self.config["char_ngrams"]:
+            self.chars = self._char_vectorizer()
+            char_counts = self.chars.fit_transform([e.get(TEXT) for e in examples])
+            self.char_idf = TfidfTransformer(sublinear_tf=True).fit(char_counts).idf_
+        if self.config["novelty_features"]:
+            self.word_df = dict(Counter(w for e in examples for w in set(self._words(e))))
+        features = self._features(examples, counts, seen_in_others=2)
+        self.clf.fit(features, [e.get(INTENT) for e in examples])
         self.persist()
         return self._resource
 
     def process(self, messages: list[Message]) -> list[Message]:
         counts = self._counts(messages)
-        probabilities = self.clf.predict_proba(self._weigh(counts))
+        probabilities = self.clf.predict_proba(self._features(messages, counts, seen_in_others=1))
         # no token ("？？？", an emoji): no evidence for any intent, so FallbackClassifier acts
         probabilities[counts.getnnz(axis=1) == 0] = 1.0 / len(self.clf.classes_)
         length = self.config[RANKING_LENGTH]
@@ -77,12 +124,50 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
             message.set(INTENT_RANKING_KEY, ranking[:length] or ranking, add_to_output=True)
         return messages
 
-    def _weigh(self, counts: csr_matrix) -> csr_matrix:
+    def _features(
+        self, messages: list[Message], counts: csr_matrix, seen_in_others: int
+    ) -> csr_matrix:
+        """The weighted word features, then the character n-grams and novelty if configured.
+
+        A word is new when fewer than `seen_in_others` training examples have it: 2 while
+        training (the example itself is one), 1 at prediction.
+        """
+        blocks = [self._weigh(counts, self.idf)]
+        if self.chars is not None:
+            char_counts = self.chars.transform([m.get(TEXT) or "" for m in messages])
+            blocks.append(self._weigh(char_counts.astype(float), self.char_idf))
+        if self.config["novelty_features"]:
+            blocks.append(csr_matrix([self._novelty(m, seen_in_others) for m in messages]))
+        return hstack(blocks, format="csr") if len(blocks) > 1 else blocks[0]
+
+    def _novelty(self, message: Message, seen_in_others: int) -> list[float]:
+        words = self._words(message)
+        new = sum(self.word_df.get(w, 0) < seen_in_others for w in words)
+        share = new / len(words) if words else 0.0
+        return [share, float(new > 0)]
+
+    @staticmethod
+    def _words(message: Message) -> list[str]:
+        return [_fold(t.text) for t in message.get(TOKENS_NAMES[TEXT]) or []]
+
+    def _char_vectorizer(self, vocabulary: dict[str, int] | None = None) -> CountVectorizer:
+        low, high = self.config["char_ngrams"]
+        return CountVectorizer(
+            analyzer="char",
+            ngram_range=(low, high),
+            preprocessor=_fold,
+            lowercase=False,  # _fold lowers
+            vocabulary=vocabulary,
+            dtype=np.float64,
+        )
+
+    @staticmethod
+    def _weigh(counts: csr_matrix, idf: np.ndarray | None) -> csr_matrix:
         """Sublinear term frequency times the training data's idf, each row unit length."""
         weighted = counts.copy()
         weighted.data = 1.0 + np.log(weighted.data)
-        if self.idf is not None:
-            weighted = weighted @ diags(self.idf)
+        if idf is not None:
+            weighted = weighted @ diags(idf)
         return normalize(weighted)
 
     def _counts(self, messages: list[Message]) -> csr_matrix:
@@ -106,9 +191,19 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
 
     def persist(self) -> None:
         super().persist()
-        if self.idf is not None:
-            with self._model_storage.write_to(self._resource) as model_dir:
-                np.save(model_dir / _IDF_FILE, self.idf)
+        if self.idf is None:
+            return
+        with self._model_storage.write_to(self._resource) as model_dir:
+            np.save(model_dir / _IDF_FILE, self.idf)
+            if self.chars is not None and self.char_idf is not None:
+                np.save(model_dir / _CHAR_IDF_FILE, self.char_idf)
+            vocabulary = {
+                "chars": self.chars.vocabulary_ if self.chars is not None else None,
+                "word_df": self.word_df,
+            }
+            (model_dir / _VOCABULARY_FILE).write_text(
+                json.dumps(vocabulary, ensure_ascii=False, default=int), encoding="utf-8"
+            )
 
     @classmethod
     def load(
@@ -123,6 +218,11 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
         try:
             with model_storage.read_from(resource) as model_dir:
                 component.idf = np.load(model_dir / _IDF_FILE)
+                vocabulary = json.loads((model_dir / _VOCABULARY_FILE).read_text(encoding="utf-8"))
+                if vocabulary["chars"] is not None:
+                    component.chars = component._char_vectorizer(vocabulary["chars"])
+                    component.char_idf = np.load(model_dir / _CHAR_IDF_FILE)
+                component.word_df = vocabulary["word_df"]
         except (ValueError, FileNotFoundError):
             pass  # untrained (no data): super().load() returned a fresh component
         return component

@@ -1,5 +1,7 @@
 """LinearIntentClassifier: TF-IDF logistic regression, trained and loaded through Rasa."""
 
+from typing import Any
+
 import pytest
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.storage.local_model_storage import LocalModelStorage
@@ -7,6 +9,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
     CountVectorsFeaturizer,
 )
+from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -36,7 +39,7 @@ class Pipeline:
         ]
         self.storage, self.context = storage, context
 
-    def train(self) -> LinearIntentClassifier:
+    def train(self, **options: Any) -> LinearIntentClassifier:
         data = TrainingData(
             [
                 Message(data={"text": text, "intent": intent})
@@ -48,12 +51,12 @@ class Pipeline:
         for featurizer in self.featurizers:
             featurizer.train(data)
             featurizer.process_training_data(data)
-        classifier = self.classifier(LinearIntentClassifier.create)
+        classifier = self.classifier(LinearIntentClassifier.create, **options)
         classifier.train(data)
         return classifier
 
-    def classifier(self, make) -> LinearIntentClassifier:
-        config = {**LinearIntentClassifier.get_default_config(), "C": 100.0}
+    def classifier(self, make, **options: Any) -> LinearIntentClassifier:
+        config = {**LinearIntentClassifier.get_default_config(), "C": 100.0, **options}
         return make(config, self.storage, Resource("intent"), self.context)
 
     def parse(self, classifier: LinearIntentClassifier, text: str) -> Message:
@@ -96,3 +99,59 @@ def test_the_idf_weights_travel_with_the_model(pipeline):
     for text in ["fix my washer please", "工单状态"]:
         before, after = pipeline.parse(trained, text), pipeline.parse(loaded, text)
         assert before.get("intent_ranking") == after.get("intent_ranking")
+
+
+FULL = {"char_ngrams": [1, 4], "novelty_features": True, "solver": "newton-cg"}
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [("我要报修空调", "request_service"), ("hello", "greet"), ("查一下工单进度", "check_status")],
+)
+def test_character_ngrams_and_novelty_still_learn_both_languages(pipeline, text, intent):
+    message = pipeline.parse(pipeline.train(**FULL), text)
+    assert message.get("intent")["name"] == intent
+
+
+def test_character_ngrams_reach_across_word_boundaries(pipeline):
+    classifier = pipeline.train(char_ngrams=[1, 4])
+    vocabulary = classifier.chars.vocabulary_
+    assert "y wa" in vocabulary  # "my washer": spans the space between two words
+    assert "ｆｉｘ" not in vocabulary and "fix" in vocabulary  # width-folded, lower case
+    # the same message in full-width capitals gets the same character features
+    assert (
+        pipeline.parse(classifier, "FIX MY TV").get("intent_ranking")[0]["name"]
+        == pipeline.parse(classifier, "ｆｉｘ ｍｙ ｔｖ").get("intent_ranking")[0]["name"]
+    )
+
+
+def test_a_word_seen_in_training_is_not_new_at_prediction(pipeline):
+    classifier = pipeline.train(novelty_features=True)
+    assert classifier.word_df["tv"] == 1  # one training example has it
+    seen, unseen, mixed = (
+        pipeline.parse(classifier, text) for text in ["fix my tv", "xyzzy plugh", "fix xyzzy"]
+    )
+    assert classifier._novelty(seen, seen_in_others=1) == [0.0, 0.0]
+    assert classifier._novelty(unseen, seen_in_others=1) == [1.0, 1.0]
+    assert classifier._novelty(mixed, seen_in_others=1) == [0.5, 1.0]
+    # while training, "fix my tv" is the only example with "fix" and "tv": to it they are
+    # new; "my" is in another example too ("please repair my washer")
+    assert classifier._novelty(seen, seen_in_others=2) == [pytest.approx(2 / 3), 1.0]
+
+
+def test_the_character_vocabulary_and_word_counts_travel_with_the_model(pipeline):
+    trained = pipeline.train(**FULL)
+    loaded = pipeline.classifier(LinearIntentClassifier.load, **FULL)
+    assert loaded.word_df == trained.word_df
+    assert (loaded.char_idf == trained.char_idf).all()
+    for text in ["fix my washer please", "工单状态", "完全没见过的话"]:
+        before, after = pipeline.parse(trained, text), pipeline.parse(loaded, text)
+        assert before.get("intent_ranking") == after.get("intent_ranking")
+    model_dir = next(pipeline.storage._storage_path.glob("*intent*"))
+    assert not list(model_dir.glob("*.pkl"))  # the additions are saved as numpy and JSON
+
+
+@pytest.mark.parametrize("ngrams", [[3], [4, 2], [0, 3], ["1", "3"], 3])
+def test_a_bad_character_ngram_range_is_refused_with_a_clear_message(pipeline, ngrams):
+    with pytest.raises(InvalidConfigException, match=r"char_ngrams must be \[min, max\]"):
+        pipeline.classifier(LinearIntentClassifier.create, char_ngrams=ngrams)
