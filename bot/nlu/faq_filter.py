@@ -25,10 +25,14 @@ from rasa.shared.nlu.training_data.message import Message
 from bot.nlu.tokenizer import fold_width
 
 _QUESTION = re.compile(
-    r"[?？]|[吗嘛呢么]\s*$|多少|多久|多长|几[天年个次点号]|怎么|怎样|如何|什么|哪[里儿个些家]|"
-    r"是否|能不能|可不可以|可以吗|有没有|要不要|会不会|是不是|收不收|算不算|"
-    r"^(?:how|what|when|where|why|who|which|can|could|do|does|did|is|are|will|would|"
-    r"should|may|shall|any)\b",
+    r"[?？]|[吗嘛呢么]\s*$|多少|多久|多长|几[天年个次点号]|怎么|怎样|如何|什么|哪|是否|可以吗|"
+    r"([\u4e00-\u9fff])[不没]\1|"  # A-not-A: 管不管, 在不在, 有没有, 能不能
+    r"是.{1,8}还是|"  # A or B: 是一年还是三年
+    r"(?:^|[,;:，；：]\s*)(?:how|what|whats|when|where|why|who|which|can|could|do|does|did|"
+    r"is|are|will|would|should|may|shall|any)\b|"  # a question word opening a clause
+    r"\bhow (?:much|many|long|often|soon)\b|"
+    r"\b(?:what|how|when|where|which|who|why)\s+(?:is|are|will|would|do|does|did|can|could)\b|"
+    r"\b(?:can|could|do|does|is|are|will|would|should|may)\s+(?:i|you|we|it|this|that|they)\b",
     re.IGNORECASE,
 )
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")

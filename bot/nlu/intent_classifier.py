@@ -1,12 +1,18 @@
-"""Intent classification by logistic regression over the pipeline's sparse features.
+"""Intent classification by a linear support vector machine over the pipeline's features.
 
-Rasa's `LogisticRegressionClassifier` with changes that bench/nlu.py measured as worth
-having on this project's data (docs/performance.md):
+Built on Rasa's `LogisticRegressionClassifier` (its persistence and interface), with
+changes that bench/nlu.py measured as worth having on this project's data
+(docs/performance.md):
 
+- a linear SVM (squared hinge loss, one-vs-rest) instead of logistic regression: on the
+  same features it scores higher on held-out examples (intent macro-F1 0.942 vs 0.935);
+  its scores become confidences by a softmax with a temperature fitted on held-out scores
+  of the training data (temperature scaling), so FallbackClassifier's threshold means
+  what a probability would;
 - the counts are TF-IDF weighted (sublinear term frequency, rows scaled to unit length),
   so a long message is not more certain than a short one and the words every intent uses
   weigh little;
-- `C` (inverse regularisation strength) is configurable; Rasa fixes scikit-learn's 1.0;
+- `C` (inverse regularisation strength) is configurable;
 - `char_ngrams: [min, max]` adds the classifier's own TF-IDF character n-grams of the
   whole message (width-folded, lower case), across word boundaries ("不制冷", "not
   cooling"), which the pipeline's `char_wb` counts do not see; DIET and the response
@@ -32,6 +38,7 @@ from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers import LABEL_RANKING_LENGTH
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.nlu.constants import TOKENS_NAMES
 from rasa.shared.exceptions import InvalidConfigException
@@ -39,9 +46,14 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.utils.tensorflow.constants import RANKING_LENGTH
+from scipy.optimize import minimize_scalar
 from scipy.sparse import csr_matrix, diags, hstack, vstack
+from scipy.special import log_softmax, softmax
+from sklearn.base import clone
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.preprocessing import normalize
+from sklearn.svm import LinearSVC
 
 from bot.nlu.tokenizer import fold_width
 
@@ -56,14 +68,16 @@ def _fold(text: str) -> str:
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class LinearIntentClassifier(LogisticRegressionClassifier):
-    """Logistic regression on TF-IDF weighted sentence features."""
+    """A linear SVM on TF-IDF weighted sentence features, with calibrated confidences."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {
-            **LogisticRegressionClassifier.get_default_config(),
-            "C": 10.0,
-            "max_iter": 1000,
+            "C": 1.0,
+            "max_iter": 5000,
+            "tol": 1e-4,
+            "random_state": 42,
+            RANKING_LENGTH: LABEL_RANKING_LENGTH,
             "char_ngrams": None,
             "novelty_features": False,
         }
@@ -82,10 +96,25 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
                 f"1 <= min <= max, or left out; got {ngrams!r}"
             )
 
-    def __init__(self, config: dict[str, Any], *args: Any) -> None:
-        super().__init__(config, *args)
+    def __init__(
+        self,
+        config: dict[str, Any],
+        name: str,
+        model_storage: ModelStorage,
+        resource: Resource,
+    ) -> None:
+        # not super().__init__: it builds a LogisticRegression from options this class has not
+        self.name = name
+        self.config = {**self.get_default_config(), **config}
         self.validate_config(self.config)
-        self.clf.set_params(C=self.config["C"])
+        self._model_storage, self._resource = model_storage, resource
+        self.clf = LinearSVC(
+            C=self.config["C"],
+            max_iter=self.config["max_iter"],
+            tol=self.config["tol"],
+            random_state=self.config["random_state"],
+        )
+        self.temperature = 1.0
         self.idf: np.ndarray | None = None
         self.chars: CountVectorizer | None = None
         self.char_idf: np.ndarray | None = None
@@ -104,13 +133,17 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
         if self.config["novelty_features"]:
             self.word_df = dict(Counter(w for e in examples for w in set(self._words(e))))
         features = self._features(examples, counts, seen_in_others=2)
-        self.clf.fit(features, [e.get(INTENT) for e in examples])
+        labels = [e.get(INTENT) for e in examples]
+        self.temperature = self._fit_temperature(features, labels)
+        self.clf.fit(features, labels)
         self.persist()
         return self._resource
 
     def process(self, messages: list[Message]) -> list[Message]:
         counts = self._counts(messages)
-        probabilities = self.clf.predict_proba(self._features(messages, counts, seen_in_others=1))
+        features = self._features(messages, counts, seen_in_others=1)
+        scores = self._as_columns(self.clf.decision_function(features))
+        probabilities = softmax(scores / self.temperature, axis=1)
         # no token ("？？？", an emoji): no evidence for any intent, so FallbackClassifier acts
         probabilities[counts.getnnz(axis=1) == 0] = 1.0 / len(self.clf.classes_)
         length = self.config[RANKING_LENGTH]
@@ -123,6 +156,33 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking[:length] or ranking, add_to_output=True)
         return messages
+
+    def _fit_temperature(self, features: csr_matrix, labels: list[str]) -> float:
+        """The temperature whose softmax of held-out scores fits their labels best.
+
+        The scores come from 3-fold cross-validation on the training data (fewer folds if
+        an intent has fewer examples; 1.0 if one has a single example).
+        """
+        classes, index, sizes = np.unique(labels, return_inverse=True, return_counts=True)
+        folds = min(3, sizes.min())
+        if folds < 2 or len(classes) < 2:
+            return 1.0
+        split = StratifiedKFold(folds, shuffle=True, random_state=self.config["random_state"])
+        held_out = cross_val_predict(
+            clone(self.clf), features, labels, cv=split, method="decision_function"
+        )
+        held_out = self._as_columns(held_out)
+
+        def loss(temperature: float) -> float:
+            likelihoods = log_softmax(held_out / temperature, axis=1)
+            return -likelihoods[np.arange(len(index)), index].mean()
+
+        return float(minimize_scalar(loss, bounds=(0.01, 10.0), method="bounded").x)
+
+    @staticmethod
+    def _as_columns(scores: np.ndarray) -> np.ndarray:
+        """One column per intent; scikit-learn gives a single one for two intents."""
+        return np.column_stack([-scores, scores]) if scores.ndim == 1 else scores
 
     def _features(
         self, messages: list[Message], counts: csr_matrix, seen_in_others: int
@@ -200,6 +260,7 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
             vocabulary = {
                 "chars": self.chars.vocabulary_ if self.chars is not None else None,
                 "word_df": self.word_df,
+                "temperature": self.temperature,
             }
             (model_dir / _VOCABULARY_FILE).write_text(
                 json.dumps(vocabulary, ensure_ascii=False, default=int), encoding="utf-8"
@@ -223,6 +284,7 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
                     component.chars = component._char_vectorizer(vocabulary["chars"])
                     component.char_idf = np.load(model_dir / _CHAR_IDF_FILE)
                 component.word_df = vocabulary["word_df"]
+                component.temperature = vocabulary["temperature"]
         except (ValueError, FileNotFoundError):
             pass  # untrained (no data): super().load() returned a fresh component
         return component

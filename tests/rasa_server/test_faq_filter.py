@@ -15,7 +15,17 @@ from bot.nlu.faq_filter import FaqQuestionFilter, asks
         ("保修期", True),  # a short keyword query
         ("visit fee", True),
         ("after sales hotline number", True),
+        ("掉地上摔坏的管不管保", True),  # A-not-A
+        ("保修是保零件还是保人工", True),  # A or B
+        ("保修时间从哪天算起", True),
+        ("no receipt, can I still claim warranty", True),  # a question opening a clause
+        ("if I opened it myself is it still covered", True),
+        ("roughly how much to fix a washer out of warranty", True),
+        ("roughly what will the repair cost me", True),
         ("师傅施工的时候把卫生间的瓷砖打裂了", False),
+        ("你们售后电话永远打不通", False),  # 打不通 is no A-not-A
+        ("修完以后洗衣机还是一直漏水", False),  # 还是: still
+        ("it's still under warranty, I need a repair", False),
         ("要求安装公司书面道歉并赔偿", False),
         ("the fault came back the same evening", False),
     ],
