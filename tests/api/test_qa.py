@@ -334,3 +334,28 @@ def test_qa_report(client, settings, service_headers, agent, supervisor, make_st
     assert complaints["qa"] == {k: v for k, v in report.items() if k in complaints["qa"]}
     assert chain_ok(client, lead)
 
+
+def test_erasing_the_customer_erases_the_qa_notes(
+    client, db, settings, service_headers, agent, supervisor, make_staff
+):
+    """S5.7: the reviewer's findings and the rectification's note may quote the customer."""
+    _, admin = make_staff("qa.admin", "admin")
+    ref = delivered(client, service_headers, agent)
+    review = draw(client, supervisor[1], settings)["reviews"][0]
+    failing = {**ALL_MET, "resolution": 0}
+    failed = score(client, supervisor[1], review["id"], failing, note="王小明 没有收到解释").json()
+    client.post(
+        f"/api/v1/qa/rectifications/{failed['rectification']['id']}/done",
+        json={"note": "已致电王小明解释 / called him"},
+        headers=agent[1],
+    )
+    customer_id = client.get(f"/api/v1/tickets/{ref}", headers=admin).json()["customer"]["id"]
+    erased = client.post(f"/api/v1/customers/{customer_id}/erase", headers=admin).json()
+    assert erased["qa_notes"] == 2
+    after = client.get(f"/api/v1/qa/reviews/{review['id']}", headers=supervisor[1]).json()
+    assert after["note"] == "[erased]" and after["rectification"]["note"] == "[erased]"
+    assert after["status"] == "failed" and after["scores"] == failing  # the figures stay
+    with db.reader() as session:
+        texts = session.scalars(select(Event.text).where(Event.action.like("qa_%"))).all()
+        assert texts == [None] * 4  # drawn, reviewed, opened, done: no text left
+    assert chain_ok(client, supervisor[1])
