@@ -11,15 +11,10 @@ from sqlalchemy import select
 
 from api.models import Event, Ticket
 from api.services import qa
-from tests.api.helpers import act, create_ticket
+from tests.api.helpers import act, create_ticket, delivered
 
 SAMPLES = "/api/v1/qa/samples"
 ALL_MET = {"first_response": 2, "resolution": 2, "conduct": 2, "records": 2}
-STEPS = {
-    "complaint": ("acknowledge", "investigate", "resolve"),
-    "inquiry": ("acknowledge", "investigate", "resolve"),
-    "repair": ("acknowledge", "schedule", "start", "resolve"),
-}
 
 
 @pytest.fixture
@@ -34,22 +29,6 @@ def supervisor(make_staff) -> tuple[int, dict]:
 
 def today(settings) -> str:
     return str(datetime.now(UTC).astimezone(settings.tz).date())
-
-
-def delivered(client, service_headers, handler, kind: str = "complaint", close=True) -> str:
-    """A ticket the `handler` (id, headers) took and resolved; closed by the customer."""
-    handler_id, headers = handler
-    ref = create_ticket(client, service_headers, kind=kind)["ref"]
-    response = client.post(
-        f"/api/v1/tickets/{ref}/assign", json={"staff_id": handler_id}, headers=headers
-    )
-    assert response.status_code == 200, response.text
-    for action in STEPS[kind]:
-        fields = {"resolution": "已处理 / handled"} if action == "resolve" else {}
-        assert act(client, headers, ref, action, **fields).status_code == 200
-    if close:
-        assert act(client, service_headers, ref, "close").status_code == 200
-    return ref
 
 
 def draw(client, headers, settings, **body) -> dict:
