@@ -4,12 +4,14 @@ the handler, every step is in the audit chain, and the report counts it all."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from api.models import Event, Ticket
+from api import cli
+from api.models import Event, QaSample, Ticket
 from api.services import qa
 from tests.api.helpers import act, create_ticket, delivered
 
@@ -338,3 +340,26 @@ def test_erasing_the_customer_erases_the_qa_notes(
         texts = session.scalars(select(Event.text).where(Event.action.like("qa_%"))).all()
         assert texts == [None] * 4  # drawn, reviewed, opened, done: no text left
     assert chain_ok(client, supervisor[1])
+
+
+def test_the_system_draws_a_sample_from_the_command_line(
+    client, db, settings, service_headers, agent, monkeypatch, capsys
+):
+    """`python -m api qa-sample` (e.g. weekly from cron): drawn by the system, audited."""
+    refs = {delivered(client, service_headers, agent) for _ in range(3)}
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    day = today(settings)
+    assert cli.main(["qa-sample", "--from", day, "--to", day, "--count", "2", "--seed", "5"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["seed"] == 5 and printed["population"] == 3
+    assert len(printed["tickets"]) == 2 and set(printed["tickets"]) <= refs
+    with db.reader() as session:
+        sample = session.get(QaSample, printed["sample"])
+        assert sample.drawn_by is None and sample.count == 2
+        event = session.scalar(select(Event).where(Event.action == "qa_sample_drawn"))
+        assert event.actor_type == "system"
+
+    assert cli.main(["qa-sample", "--share", "0"]) == 2
+    assert "share" in capsys.readouterr().err
+    assert cli.main(["qa-sample", "--from", day, "--to", "2020-01-01"]) == 2
+    assert "before" in capsys.readouterr().err
