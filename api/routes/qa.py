@@ -132,7 +132,7 @@ def draw_sample(
     period = reports.period(settings, body.first, body.last)
     sample = qa.draw(session, settings, actor, period, body)
     session.commit()
-    return sample_out(qa.get_sample(session, sample.id), settings)
+    return sample_out(sample, settings)
 
 
 @router.get("/samples")

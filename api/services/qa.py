@@ -29,6 +29,7 @@ from datetime import datetime
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from api.actor import Actor
 from api.db import utcnow
@@ -131,13 +132,15 @@ def draw(session: Session, settings: Settings, actor: Actor, p: Period, body: Sa
         drawn_by=actor.staff_id,
     )
     session.add(sample)
-    for ticket in session.scalars(select(Ticket).where(Ticket.id.in_(chosen))):
+    for ticket in session.scalars(select(Ticket).where(Ticket.id.in_(chosen)).order_by(Ticket.id)):
         sample.reviews.append(QaReview(ticket=ticket, agent_id=_handler(session, ticket)))
     try:
         with session.begin_nested():
             session.flush()
     except IntegrityError:
         raise Conflict("another sample took some of these tickets meanwhile; draw again") from None
+    for review in sample.reviews:  # a new review has none: no lazy load after the commit
+        set_committed_value(review, "rectification", None)
     audit.record(
         session,
         actor,
