@@ -120,6 +120,9 @@ def draw(session: Session, settings: Settings, actor: Actor, p: Period, body: Sa
     seed = body.seed if body.seed is not None else secrets.randbelow(SEED_LIMIT)
     population = _population(session, p, kinds)
     chosen = choose(population, seed, share=share, count=body.count, per_kind=body.per_kind)
+    tickets = session.scalars(select(Ticket).where(Ticket.id.in_(chosen)).order_by(Ticket.id)).all()
+    # built before the sample joins the session: _handler's queries must not flush it
+    reviews = [QaReview(ticket=ticket, agent_id=_handler(session, ticket)) for ticket in tickets]
     sample = QaSample(
         period_first=p.first,
         period_last=p.last,
@@ -130,10 +133,9 @@ def draw(session: Session, settings: Settings, actor: Actor, p: Period, body: Sa
         seed=seed,
         population=len(population),
         drawn_by=actor.staff_id,
+        reviews=reviews,
     )
     session.add(sample)
-    for ticket in session.scalars(select(Ticket).where(Ticket.id.in_(chosen)).order_by(Ticket.id)):
-        sample.reviews.append(QaReview(ticket=ticket, agent_id=_handler(session, ticket)))
     try:
         with session.begin_nested():
             session.flush()

@@ -79,8 +79,11 @@ def test_sample_holds_only_closed_tickets_of_the_period_never_twice(
     assert [s["id"] for s in listed] == [again["id"], sample["id"]]
     assert listed[1]["size"] == 4
     with db.reader() as session:
-        event = session.scalar(select(Event).where(Event.action == "qa_sample_drawn"))
-        assert event.data["seed"] == sample["seed"] and len(event.data["tickets"]) == 4
+        first, second = session.scalars(
+            select(Event).where(Event.action == "qa_sample_drawn").order_by(Event.seq)
+        )
+        assert first.data["seed"] == sample["seed"] and len(first.data["tickets"]) == 4
+        assert first.subject_id == sample["id"] and second.data["tickets"] == []
     assert chain_ok(client, supervisor[1])
 
 
