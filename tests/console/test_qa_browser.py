@@ -11,7 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
 
+from api.models import Ticket
 from tests.api.helpers import delivered
 from tests.browser import chromium
 from tests.conftest import PASSWORD
@@ -38,11 +40,15 @@ def console(browser: Browser, url: str, username: str) -> Page:
 
 
 def test_draw_score_and_rectify_in_the_console(
-    browser, live_server, client, make_staff, service_headers
+    browser, live_server, db, client, make_staff, service_headers
 ):
     agent = make_staff("qa.agent", "agent", display_name="李客服")
     make_staff("qa.lead", "supervisor", display_name="王主管")
     refs = {delivered(client, service_headers, agent) for _ in range(2)}
+    with db.writer() as session:  # the first was acknowledged late: the reviewer sees it
+        ticket = session.scalar(select(Ticket).where(Ticket.ref == min(refs)))
+        ticket.acknowledge_breached_at = ticket.acknowledged_at
+        session.commit()
 
     lead = console(browser, live_server, "qa.lead")
     lead.fill("#qa-count", "2")
@@ -54,8 +60,9 @@ def test_draw_score_and_rectify_in_the_console(
 
     failing = cards.first
     failed_ref = failing.locator("b").inner_text()
-    assert failed_ref in refs
+    assert failed_ref == min(refs)  # in ticket order
     expect(failing).to_contain_text("处理人: 李客服")
+    expect(failing).to_contain_text("已超时工单: 受理时限")
     failing.get_by_label("处理结果正确并已向客户解释清楚").select_option("0")
     failing.get_by_label("评审意见").fill("没有向客户解释更换原因")
     failing.get_by_role("button", name="提交评分").click()

@@ -116,6 +116,10 @@ const NAMES = {
   },
   channel: { web: ["网页", "web"], telegram: ["Telegram", "Telegram"], wecom: ["企业微信", "WeCom"] },
   role: { agent: ["客服", "agent"], supervisor: ["主管", "supervisor"], admin: ["管理员", "admin"] },
+  target: {
+    acknowledge: ["受理时限", "acknowledge"], first_response: ["首次响应时限", "first response"],
+    resolve: ["解决时限", "resolve"],
+  },
 };
 
 let current =
@@ -136,7 +140,8 @@ export function t(key) {
   return WORDS[current][key] ?? key;
 }
 
-/** The name of a code (kind, status, action, mode, reason, channel, role) in our language. */
+/** The name of a code (kind, status, action, mode, reason, channel, role, SLA target) in our
+ *  language. */
 export function named(table, code) {
   const pair = NAMES[table]?.[code];
   return pair ? pair[current === "zh" ? 0 : 1] : code || "—";

@@ -116,7 +116,7 @@ export function qaPage({ me, main }) {
           h("b", {}, review.ticket.ref),
           h("span", { class: "meta" }, `${named("kind", review.ticket.kind)} · ${t("handler")}: ${person(review.agent_id)} · ${when(review.ticket.closed_at)}`),
           h("span", { class: `badge ${review.status === "failed" ? "warn" : ""}` }, t(`qa_${review.status}`))),
-        review.ticket.breached.length > 0 && h("p", { class: "meta" }, `${t("breaches")}: ${review.ticket.breached.join(", ")}`),
+        review.ticket.breached.length > 0 && h("p", { class: "meta" }, `${t("breaches")}: ${review.ticket.breached.map((target) => named("target", target)).join("、")}`),
         review.status === "pending" ? scoreForm(review)
           : h("p", { class: "meta" }, `${percent(review.score)} (≥ ${percent(review.threshold)}) · ${t("reviewer")}: ${person(review.reviewer_id)}`,
             review.note && h("span", { class: "summary" }, ` · ${review.note}`))))
