@@ -1,4 +1,4 @@
-"""`python -m api COMMAND`: migrate, create-user, run-jobs."""
+"""`python -m api COMMAND`: migrate, create-user, run-jobs, qa-sample."""
 
 from __future__ import annotations
 
@@ -10,12 +10,15 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from pydantic import ValidationError
 
 from api import crypto, seed
+from api.actor import SYSTEM
 from api.db import Database
 from api.errors import DomainError
-from api.models.enums import Role
-from api.services import auth, jobs
+from api.models.enums import Role, TicketKind
+from api.schemas.qa import SampleIn
+from api.services import auth, jobs, qa, reports
 from api.settings import Settings, get_settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -67,6 +70,30 @@ def _run_jobs(settings: Settings) -> None:
         db.dispose()
 
 
+def _qa_sample(settings: Settings, args: argparse.Namespace) -> None:
+    """Draw a QA sample as the system (S8.2), e.g. weekly from cron."""
+    body = SampleIn(
+        first=args.first,
+        last=args.last,
+        kinds=args.kind or [],
+        per_kind=args.per_kind,
+        share=args.share,
+        count=args.count,
+        seed=args.seed,
+    )
+    db = Database.connect(settings.db_url)
+    try:
+        with db.writer() as session:
+            period = reports.period(settings, body.first, body.last)
+            sample = qa.draw(session, settings, SYSTEM, period, body)
+            session.commit()
+            refs = [review.ticket.ref for review in sample.reviews]
+            drawn = {"sample": sample.id, "seed": sample.seed, "population": sample.population}
+            print(json.dumps({**drawn, "tickets": refs}))
+    finally:
+        db.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m api", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -79,6 +106,15 @@ def main(argv: list[str] | None = None) -> int:
     user.add_argument("--team")
     user.add_argument("--skills", help="comma-separated ticket kinds; default: all")
     sub.add_parser("run-jobs", help="run the SLA breach check and auto-close once, now")
+    sample = sub.add_parser("qa-sample", help="draw a QA sample of closed tickets (S8.2)")
+    sample.add_argument("--from", dest="first", help="first day (default: 'to' - 29 days)")
+    sample.add_argument("--to", dest="last", help="last day (default: today)")
+    sample.add_argument("--kind", action="append", choices=[k.value for k in TicketKind])
+    sample.add_argument("--per-kind", action="store_true", help="the size applies to each kind")
+    size = sample.add_mutually_exclusive_group()
+    size.add_argument("--share", type=float, help="default QA_SAMPLE_SHARE")
+    size.add_argument("--count", type=int)
+    sample.add_argument("--seed", type=int, help="default: a random one, kept with the sample")
     args = parser.parse_args(argv)
 
     settings = get_settings()
@@ -90,9 +126,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"database is at the latest schema ({settings.safe_db_url})")
         elif args.command == "create-user":
             _create_user(settings, args)
+        elif args.command == "qa-sample":
+            _qa_sample(settings, args)
         else:
             _run_jobs(settings)
     except DomainError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        print(f"error: {problems}", file=sys.stderr)
         return 2
     return 0

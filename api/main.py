@@ -21,6 +21,7 @@ from api.routes import (
     customers,
     health,
     products,
+    qa,
     reports,
     sla,
     staff,
@@ -32,7 +33,7 @@ from api.settings import Settings, get_settings
 
 ROUTERS = (
     health, auth, staff, tickets, customers, conversations, canned, products, sla, reports,
-    unrecognised, audit, console,
+    qa, unrecognised, audit, console,
 )  # fmt: skip
 
 

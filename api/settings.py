@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     cost_per_agent_hour: float = Field(default=60.0, ge=0)
     cost_per_conversation: float = Field(default=0.5, ge=0, description="bot and channel")
     cost_per_field_visit: float = Field(default=80.0, ge=0)
+    # QA sampling of closed tickets (S8.2): the share drawn when a sample names no size, the
+    # share of the checklist's points a ticket needs to pass, and the business hours the
+    # handler has to rectify a failed one
+    qa_sample_share: float = Field(default=0.1, gt=0, le=1)
+    qa_pass_threshold: float = Field(default=0.8, gt=0, le=1)
+    qa_rectify_hours: int = Field(default=27, ge=1, description="business hours")
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     access_token_minutes: int = Field(default=8 * 60, ge=1)
     log_level: str = "INFO"

@@ -5,6 +5,7 @@ from api.models.conversation import Conversation, Message
 from api.models.customer import ChannelIdentity, Customer
 from api.models.event import AuditHead, Event
 from api.models.product import Product, RecallCampaign
+from api.models.qa import QaRectification, QaReview, QaSample
 from api.models.staff import Staff
 from api.models.ticket import CalendarDay, Feedback, SlaPolicy, Ticket, TicketCounter
 from api.models.unrecognised import UnrecognisedMessage
@@ -20,6 +21,9 @@ __all__ = [
     "Feedback",
     "Message",
     "Product",
+    "QaRectification",
+    "QaReview",
+    "QaSample",
     "RecallCampaign",
     "SlaPolicy",
     "Staff",

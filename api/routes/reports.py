@@ -7,8 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from api.db import utcnow
 from api.deps import ReadSession, SettingsDep, Supervisor
-from api.schemas.reports import ComplaintReport
+from api.schemas.reports import ComplaintReport, QaReport
 from api.services import reports
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
@@ -45,3 +46,16 @@ def complaint_rows(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@router.get("/reports/qa")
+def qa_report(
+    session: ReadSession, settings: SettingsDep, _: Supervisor, first: From = None, last: To = None
+) -> QaReport:
+    """QA sampling of delivered tickets (S8.2): samples drawn, reviews scored (pass rate,
+    failures by criterion and by agent) and rectifications opened in the period, the
+    same section as the complaint report's `qa`. Supervisors and admins."""
+    period = reports.period(settings, first, last)
+    now = utcnow()
+    summary = reports.qa_summary(session, settings, period, now)
+    return QaReport(**summary.model_dump(), period=period.out(), generated_at=now)

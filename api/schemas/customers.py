@@ -101,6 +101,7 @@ class EraseOut(BaseModel):
     erased_at: datetime
     tickets: int
     feedback: int
+    qa_notes: int = Field(description="QA findings and rectification notes on the tickets (S8.2)")
     conversations: int
     messages: int
     unrecognised: int = Field(description="messages the assistant did not understand, deleted")

@@ -189,6 +189,52 @@ class ComplaintSummary(BaseModel):
     by_day: list[DayCount]
 
 
+class QaCriterionFigures(BaseModel):
+    mean_points: float | None = Field(description="0 not met … 2 met")
+    not_met: int = Field(description="reviews scoring it 0")
+    partly_met: int = Field(description="reviews scoring it 1")
+
+
+class QaAgentFigures(BaseModel):
+    agent_id: int | None = Field(description="who handled the tickets; null: nobody on staff")
+    reviewed: int
+    failed: int
+    pass_rate: float | None
+
+
+class QaRectificationFigures(BaseModel):
+    """Rectifications opened in the period, as they stand now."""
+
+    opened: int
+    open: int
+    done: int
+    overdue: int = Field(description="open past their due time")
+
+
+class QaSummary(BaseModel):
+    """QA sampling of delivered tickets (S8.2): the samples drawn in the period, the reviews
+    scored in it, and the rectifications those failures opened."""
+
+    samples: int = Field(description="samples drawn in the period")
+    sampled: int = Field(description="tickets in those samples")
+    pending: int = Field(description="tickets of those samples not scored yet")
+    reviewed: int = Field(description="reviews scored in the period")
+    passed: int
+    failed: int
+    pass_rate: float | None
+    pass_threshold: float = Field(description="QA_PASS_THRESHOLD now")
+    by_criterion: dict[str, QaCriterionFigures] = Field(description="the checklist's criteria")
+    by_agent: list[QaAgentFigures] = Field(description="the most failures first")
+    rectifications: QaRectificationFigures
+
+
+class QaReport(QaSummary):
+    model_config = ConfigDict(populate_by_name=True)
+
+    period: PeriodOut
+    generated_at: datetime
+
+
 class ComplaintReport(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
@@ -203,3 +249,4 @@ class ComplaintReport(BaseModel):
     handoffs: HandoffReport
     cost: CostReport
     complaints: ComplaintSummary
+    qa: QaSummary

@@ -27,6 +27,8 @@ from api.models import (
     Event,
     Feedback,
     Message,
+    QaRectification,
+    QaReview,
     Ticket,
     UnrecognisedMessage,
 )
@@ -257,7 +259,8 @@ def erase_customer(session: Session, actor: Actor, customer_id: int) -> dict[str
     """Anonymise one customer (S5.7) and commit; a second erasure is a 409.
 
     Kept: the rows, kinds, statuses, dates, priorities and ratings (reports, S9.3).
-    Removed: the profile, channel identities, ticket and feedback texts, addresses and
+    Removed: the profile, channel identities, ticket and feedback texts, the QA reviewers'
+    findings and rectification notes on the tickets (S8.2), addresses and
     the order / serial numbers that identify the buyer, conversation summaries and
     message texts, the messages the assistant did not understand (S12.3), and the texts of
     the events about this customer.
@@ -278,6 +281,13 @@ def erase_customer(session: Session, actor: Actor, customer_id: int) -> dict[str
     ).all()
     for item in feedback:
         item.comment = None
+    reviews = select(QaReview.id).where(QaReview.ticket_id.in_([t.id for t in tickets]))
+    qa_notes = sum(
+        session.execute(
+            update(model).where(key.in_(reviews), model.note.is_not(None)).values(note=ERASED)
+        ).rowcount
+        for model, key in ((QaReview, QaReview.id), (QaRectification, QaRectification.review_id))
+    )
     conversations = session.scalars(
         select(Conversation).where(Conversation.customer_id == customer_id)
     ).all()
@@ -308,6 +318,7 @@ def erase_customer(session: Session, actor: Actor, customer_id: int) -> dict[str
         "erased_at": customer.erased_at,
         "tickets": len(tickets),
         "feedback": len(feedback),
+        "qa_notes": qa_notes,
         "conversations": len(conversations),
         "messages": messages,
         "unrecognised": unrecognised,

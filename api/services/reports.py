@@ -1,4 +1,5 @@
-"""The periodic complaint and service report (S9.3, S4.4, S4.6, S5.2, S5.3), with its cost.
+"""The periodic complaint and service report (S9.3, S4.4, S4.6, S5.2, S5.3, S8.2), with its
+cost and the QA sampling of delivered tickets.
 
 A period is a run of whole local days (`settings.tz`). The report's cohort is the
 tickets *created* in the period; SLA figures count the tickets whose target fell *due*
@@ -40,8 +41,18 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from api.db import utcnow
 from api.errors import Invalid
-from api.models import Conversation, Event, Feedback, Message, Ticket
+from api.models import (
+    Conversation,
+    Event,
+    Feedback,
+    Message,
+    QaRectification,
+    QaReview,
+    QaSample,
+    Ticket,
+)
 from api.models.enums import Channel, TicketKind, TicketStatus
+from api.schemas.qa import Criterion
 from api.schemas.reports import (
     Bucket,
     CategoryStates,
@@ -55,6 +66,10 @@ from api.schemas.reports import (
     EffectReport,
     HandoffReport,
     PeriodOut,
+    QaAgentFigures,
+    QaCriterionFigures,
+    QaRectificationFigures,
+    QaSummary,
     RepeatComplainant,
     RepeatComplainants,
     ResponseTimes,
@@ -258,7 +273,7 @@ class _Cohort:
         return self.session.scalar(stmt) or 0
 
 
-def _last(key: str | None) -> tuple[bool, str]:
+def _last(key: str | int | None) -> tuple[bool, str | int]:
     """Sort key placing null (not given) after every value."""
     return key is None, key or ""
 
@@ -577,6 +592,79 @@ def _complaints(cohort: _Cohort) -> ComplaintSummary:
     )
 
 
+def qa_summary(session: Session, settings: Settings, p: Period, now: datetime) -> QaSummary:
+    """QA sampling (S8.2): samples drawn, reviews scored and rectifications opened in the
+    period; failures by criterion and by the agent who handled the ticket."""
+    drawn = p.contains(QaSample.created_at)
+    samples, sampled, pending = session.execute(
+        select(
+            func.count(func.distinct(QaSample.id)),
+            func.count(QaReview.id),
+            _count_if(and_(QaReview.id.is_not(None), QaReview.reviewed_at.is_(None))),
+        )
+        .outerjoin(QaReview, QaReview.sample_id == QaSample.id)
+        .where(drawn)
+    ).one()
+    scored = p.contains(QaReview.reviewed_at)
+    points = {c: QaReview.scores[c.value].as_integer() for c in Criterion}
+    row = session.execute(
+        select(
+            func.count(QaReview.id),
+            _count_if(QaReview.passed.is_(True)),
+            *(
+                column
+                for c in Criterion
+                for column in (
+                    func.avg(points[c]),
+                    _count_if(points[c] == 0),
+                    _count_if(points[c] == 1),
+                )
+            ),
+        ).where(scored)
+    ).one()
+    reviewed, passed, *per_criterion = row
+    by_agent = session.execute(
+        select(QaReview.agent_id, func.count(), _count_if(QaReview.passed.is_(False)))
+        .where(scored)
+        .group_by(QaReview.agent_id)
+    ).all()
+    done = QaRectification.done_at.is_not(None)
+    opened, closed, late = session.execute(
+        select(
+            func.count(),
+            _count_if(done),
+            _count_if(and_(not_(done), QaRectification.due_at <= now)),
+        ).where(p.contains(QaRectification.created_at))
+    ).one()
+    return QaSummary(
+        samples=samples,
+        sampled=sampled,
+        pending=pending,
+        reviewed=reviewed,
+        passed=passed,
+        failed=reviewed - passed,
+        pass_rate=_rate(passed, reviewed),
+        pass_threshold=settings.qa_pass_threshold,
+        by_criterion={
+            c.value: QaCriterionFigures(
+                mean_points=_round(per_criterion[3 * i]),
+                not_met=per_criterion[3 * i + 1],
+                partly_met=per_criterion[3 * i + 2],
+            )
+            for i, c in enumerate(Criterion)
+        },
+        by_agent=[
+            QaAgentFigures(
+                agent_id=agent, reviewed=n, failed=failed, pass_rate=_rate(n - failed, n)
+            )
+            for agent, n, failed in sorted(by_agent, key=lambda r: (-r[2], *_last(r[0])))
+        ],
+        rectifications=QaRectificationFigures(
+            opened=opened, open=opened - closed, done=closed, overdue=late
+        ),
+    )
+
+
 def complaint_report(session: Session, settings: Settings, p: Period) -> ComplaintReport:
     """The whole report of one period (S9.3, S4.4, S4.6, S5.2, S5.3)."""
     now = utcnow()
@@ -600,6 +688,7 @@ def complaint_report(session: Session, settings: Settings, p: Period) -> Complai
             session, p, settings, tickets=volume.total, conversations=handoffs.conversations
         ),
         complaints=_complaints(cohort),
+        qa=qa_summary(session, settings, p, now),
     )
 
 

@@ -1,7 +1,7 @@
 """The README's "Try it with curl" walkthrough, run as written against real processes:
 `python -m api migrate`, `python -m api create-user` and `uvicorn api.main:app`, on
 SQLite and PostgreSQL, with the secret key and service token generated under VAR_DIR
-as on the embedded default (issue #2, "Done when")."""
+as on the embedded default (issue #2, "Done when"), the QA sampling (S8.2) included."""
 
 from __future__ import annotations
 
@@ -88,8 +88,8 @@ def _bash(script: str, env: dict) -> str:
 
 
 def test_readme_walkthrough(server):
-    walkthrough, refusal = readme_blocks("Try it with curl")
-    out = _bash(walkthrough + "\n" + refusal, server)
+    walkthrough, refusal, quality = readme_blocks("Try it with curl")
+    out = _bash("\n".join((walkthrough, refusal, quality)), server)
     assert re.search(r'"ref": "CS-\d{8}-0001"', out)
     assert '"status": "received"' in out
     assert '"phone": "138****8000"' in out  # the bot sees the contact masked (S11.1)
@@ -100,3 +100,9 @@ def test_readme_walkthrough(server):
     assert '{"ok":true' in out
     assert '"detail":"cannot investigate a ticket that is closed"' in out
     assert '"allowed":["reopen"]' in out
+    # QA (S8.2): the closed ticket sampled, the lead who worked it refused, a failure
+    assert re.search(r'"population":1,"size":1,"seed":\d+,"tickets":\["CS-\d{8}-0001"\]', out)
+    assert "another reviewer must score it" in out
+    assert re.search(r'"status":"failed","score":0.75,"rectification":\{"id":1,', out)
+    assert '"missed":["records"]' in out
+    assert '{"reviewed":1,"pass_rate":0,"rectifications":{"opened":1,"open":1,' in out

@@ -1,5 +1,5 @@
 // The console's frame: login, the header (language, availability, connection), the pages
-// (#/workspace, #/supervisor, #/canned) and the live events every page listens to.
+// (#/workspace, #/supervisor, #/qa, #/canned) and the live events every page listens to.
 
 import { ApiError, get, listen, login, api, session } from "./api.js";
 import { fill, h, toast } from "./dom.js";
@@ -7,6 +7,7 @@ import { lang, named, refusal, setLang, t } from "./i18n.js";
 import { workspace } from "./workspace.js";
 import { supervisorPage } from "./supervisor.js";
 import { cannedPage } from "./canned.js";
+import { qaPage } from "./qa.js";
 
 const root = document.getElementById("app");
 const state = { me: null, connected: false, page: null };
@@ -81,6 +82,7 @@ function header() {
       { "aria-label": t("pages") },
       link("#/workspace", t("workspace")),
       isSupervisor(me) && link("#/supervisor", t("supervisor")),
+      link("#/qa", t("qa")),
       link("#/canned", t("canned")),
     ),
     h(
@@ -106,6 +108,8 @@ function render() {
   if (hash.startsWith("#/supervisor")) {
     if (isSupervisor(state.me)) supervisorPage(context);
     else fill(main, h("p", { class: "refused", role: "alert" }, t("refused")));
+  } else if (hash.startsWith("#/qa")) {
+    qaPage(context);
   } else if (hash.startsWith("#/canned")) {
     cannedPage(context);
   } else {

@@ -28,6 +28,17 @@ const WORDS = {
     agent: "客服", mode: "状态", since: "开始", role: "角色", team: "组", yes: "是", no: "否",
     forbidden: "不允许", notFound: "找不到", conflict: "当前状态不允许", invalid: "输入有误",
     pages: "页面", offered: "提供的选项",
+    qa: "质检", drawSample: "抽取质检样本", closedFrom: "关闭日期从", closedTo: "关闭日期到",
+    allKinds: "全部类型", sharePercent: "抽样比例（%，默认 10）", sampleCount: "或抽取数量",
+    perKind: "按类型分别抽取", draw: "抽样", drawn: "已抽取", samples: "质检样本", period: "期间",
+    sampled: "抽中", scored: "已评分", failed: "不合格", seed: "随机种子", sample: "样本",
+    points0: "未做到", points1: "部分做到", points2: "做到", findings: "评审意见",
+    score: "提交评分", handler: "处理人", reviewer: "评审人", qa_pending: "待评分",
+    qa_passed: "合格", qa_failed: "不合格", nothingToSample: "该期间没有可抽取的已关闭工单",
+    chooseSample: "从左侧选择一个样本", corrected: "整改说明", closeRectification: "完成整改",
+    assignee: "负责人", due: "期限", overdue: "已逾期", missed: "未达标项",
+    openRectifications: "待整改", myRectifications: "我的整改任务", qaFigures: "近 30 天质检",
+    passRate: "合格率", byCriterion: "按评分项", meanPoints: "平均分（0–2）", byAgent: "按处理人",
     from: { customer: "客户", bot: "机器人", agent: "客服", system: "系统" },
   },
   en: {
@@ -60,6 +71,18 @@ const WORDS = {
     since: "Since", role: "Role", team: "Team", yes: "yes", no: "no",
     forbidden: "Not allowed", notFound: "Not found", conflict: "Not possible now",
     invalid: "Check the input", pages: "Pages", offered: "options offered",
+    qa: "QA", drawSample: "Draw a QA sample", closedFrom: "Closed from", closedTo: "Closed to",
+    allKinds: "All kinds", sharePercent: "Share (%, default 10)", sampleCount: "or a count",
+    perKind: "Per kind", draw: "Draw", drawn: "Drawn", samples: "QA samples", period: "Period",
+    sampled: "Sampled", scored: "Scored", failed: "Failed", seed: "Seed", sample: "Sample",
+    points0: "not met", points1: "partly met", points2: "met", findings: "Findings",
+    score: "Submit the score", handler: "Handler", reviewer: "Reviewer", qa_pending: "Not scored",
+    qa_passed: "Passed", qa_failed: "Failed", nothingToSample: "No closed tickets to sample in this period",
+    chooseSample: "Choose a sample on the left", corrected: "What was corrected",
+    closeRectification: "Rectified", assignee: "Assignee", due: "due", overdue: "Overdue",
+    missed: "Missed", openRectifications: "Open rectifications", myRectifications: "My rectifications",
+    qaFigures: "QA, last 30 days", passRate: "Pass rate", byCriterion: "By criterion",
+    meanPoints: "Mean points (0–2)", byAgent: "By handler",
     from: { customer: "Customer", bot: "Bot", agent: "Agent", system: "System" },
   },
 };
@@ -93,6 +116,10 @@ const NAMES = {
   },
   channel: { web: ["网页", "web"], telegram: ["Telegram", "Telegram"], wecom: ["企业微信", "WeCom"] },
   role: { agent: ["客服", "agent"], supervisor: ["主管", "supervisor"], admin: ["管理员", "admin"] },
+  target: {
+    acknowledge: ["受理时限", "acknowledge"], first_response: ["首次响应时限", "first response"],
+    resolve: ["解决时限", "resolve"],
+  },
 };
 
 let current =
@@ -113,7 +140,8 @@ export function t(key) {
   return WORDS[current][key] ?? key;
 }
 
-/** The name of a code (kind, status, action, mode, reason, channel, role) in our language. */
+/** The name of a code (kind, status, action, mode, reason, channel, role, SLA target) in our
+ *  language. */
 export function named(table, code) {
   const pair = NAMES[table]?.[code];
   return pair ? pair[current === "zh" ? 0 : 1] : code || "—";

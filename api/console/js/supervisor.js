@@ -35,7 +35,7 @@ export function barChart(title, pairs) {
   return h("figure", {}, h("figcaption", {}, h("h3", {}, title)), chart);
 }
 
-function localDay(offset = 0) {
+export function localDay(offset = 0) {
   const day = new Date(Date.now() + offset * 86400000);
   return `${day.getFullYear()}-${String(day.getMonth() + 1).padStart(2, "0")}-${String(day.getDate()).padStart(2, "0")}`;
 }
