@@ -62,11 +62,24 @@ def insert_loaded(session: Session, model: type[M], **values: Any) -> M:
 
 def attach_loaded(session: Session, model: type[M], **values: Any) -> M:
     """An object of a row just written by a Core statement, persistent in `session` with
-    `values` (the primary key among them) as its loaded state."""
-    obj = model(**values)
+    `values` (the primary key among them) as its loaded state.
+
+    The values go straight into the instance's dict: set one by one through the mapped
+    attributes (`model(**values)`), each would be recorded as a change and then marked
+    loaded again, several times the cost of the rest (docs/performance.md)."""
+    unknown = values.keys() - _column_keys(model)
+    if unknown:
+        raise TypeError(f"{model.__name__} has no column {', '.join(sorted(unknown))}")
+    obj = model.__mapper__.class_manager.new_instance()
+    obj.__dict__.update(values)
     make_transient_to_detached(obj)  # its attributes now count as loaded, not changed
     session.add(obj)
     return obj
+
+
+@cache
+def _column_keys(model: type[Base]) -> frozenset[str]:
+    return frozenset(model.__mapper__.column_attrs.keys())
 
 
 @cache
