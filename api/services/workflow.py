@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy.orm import Session
 
@@ -109,15 +110,22 @@ def rule_for(ticket: Ticket, action: str) -> Rule:
 
 def allowed_actions(ticket: Ticket) -> list[str]:
     """The actions valid in the ticket's current state (for UIs and error messages)."""
+    return list(_allowed(track(ticket.kind), S(ticket.status), ticket.paused_at is not None))
+
+
+@cache
+def _allowed(track_: str, status: S, paused: bool) -> tuple[str, ...]:
+    """What `allowed_actions` answers, by the only state it depends on (computed once:
+    every ticket view lists them)."""
     result = []
     for action in ACTIONS:
-        rule = RULES.get((action, track(ticket.kind))) or RULES.get((action, "*"))
-        if rule is None or S(ticket.status) not in rule.sources:
+        rule = RULES.get((action, track_)) or RULES.get((action, "*"))
+        if rule is None or status not in rule.sources:
             continue
-        if action in ("pause", "resume") and (ticket.paused_at is None) != (action == "pause"):
+        if action in ("pause", "resume") and paused == (action == "pause"):
             continue
         result.append(action)
-    return result
+    return tuple(result)
 
 
 def transition(
