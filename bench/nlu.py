@@ -28,6 +28,10 @@ the parse results so entity *values* can be scored):
    `--baseline-epochs` trains the baseline's DIET/ResponseSelector for fewer epochs to save
    time (the default is the same epochs as config.yml, the fair comparison).
 
+`--intents-only` keeps only what decides the intent (the tokenizer, the featurizers and
+the intent classifiers: no DIET entity extraction, response selector or synonym lookup),
+about 4 min instead of 17, and scores the intents alone.
+
 The held-out errors and all figures are written to var/nlu-cv/ (`--out`). The exit status
 is 0 on PASS, 1 on FAIL. Budget: ~15 min on 2 cores for both pipelines and 5 folds.
 """
@@ -117,6 +121,20 @@ def fold_data(data, examples: list[Message], indices: list[int]):
 
 
 # --- training and parsing ----------------------------------------------------------------
+
+
+# what finds entities or picks an FAQ answer (DIET classifies no intent: config.yml says so)
+NOT_INTENT_COMPONENTS = frozenset(
+    {"DIETClassifier", "EntitySynonymMapper", "ResponseSelector", "SynonymLexiconExtractor"}
+)
+
+
+def intents_only_config(config: dict) -> dict:
+    config = copy.deepcopy(config)
+    config["pipeline"] = [
+        c for c in config["pipeline"] if c["name"].rsplit(".", 1)[-1] not in NOT_INTENT_COMPONENTS
+    ]
+    return config
 
 
 def baseline_config(config: dict, epochs: int | None) -> dict:
@@ -328,7 +346,7 @@ def cross_validate(name: str, config: dict, data, folds: list[list[int]]) -> dic
 # --- output --------------------------------------------------------------------------------
 
 
-def print_report(name: str, report: dict) -> None:
+def print_report(name: str, report: dict, intents_only: bool = False) -> None:
     print(f"\n=== {name} ({report['n']} held-out examples, {report['seconds']:.0f} s) ===")
     print(
         f"intent macro-F1: {report['intent_macro_f1']:.4f}   accuracy: "
@@ -347,6 +365,8 @@ def print_report(name: str, report: dict) -> None:
             f"  {label:<18}{m['precision']:>10.3f}{m['recall']:>9.3f}{m['f1']:>9.3f}"
             f"{m['support']:>6}"
         )
+    if intents_only:
+        return
     print(
         f"response selector (faq sub-intent) accuracy: "
         f"{report['response_selector_accuracy']:.4f} over {report['faq_examples']} FAQ "
@@ -373,6 +393,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(ROOT / "var" / "nlu-cv"))
     parser.add_argument("--no-baseline", action="store_true", help="skip the baseline run")
     parser.add_argument(
+        "--intents-only",
+        action="store_true",
+        help="cross-validate what decides the intent only (no entities, no FAQ answers)",
+    )
+    parser.add_argument(
         "--baseline-epochs",
         type=int,
         default=None,
@@ -393,6 +418,8 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(ROOT)  # config.yml's dictionary_path is relative to the project
     config = rasa.shared.utils.io.read_yaml_file(args.config)
     config.pop("policies", None)
+    if args.intents_only:
+        config = intents_only_config(config)
     data = load_training_data(Path(args.data))
     examples = data.intent_examples
     folds = make_folds(examples, args.folds, args.seed)
@@ -413,10 +440,17 @@ def main(argv: list[str] | None = None) -> int:
         )
     total = time.monotonic() - started
 
-    print_report("ours: config.yml (BilingualTokenizer, Jieba + project dictionary)", ours)
+    scope = ", intents only" if args.intents_only else ""
+    print_report(
+        f"ours: config.yml (BilingualTokenizer, Jieba + project dictionary){scope}",
+        ours,
+        args.intents_only,
+    )
     if baseline:
         epochs = f", {args.baseline_epochs} epochs" if args.baseline_epochs else ""
-        print_report(f"baseline: character tokens, no dictionary{epochs}", baseline)
+        print_report(
+            f"baseline: character tokens, no dictionary{epochs}{scope}", baseline, args.intents_only
+        )
         print("\n=== ours / baseline ===")
         for label, key in (
             ("intent macro-F1", "intent_macro_f1"),
@@ -451,11 +485,17 @@ def main(argv: list[str] | None = None) -> int:
     (out / "errors.json").write_text(json.dumps(ours["errors"], ensure_ascii=False, indent=2))
 
     service_acc = ours["value_accuracy"].get("service_type", 0.0)
-    passed = ours["intent_macro_f1"] >= TARGET_INTENT_F1 and service_acc >= TARGET_SERVICE_TYPE_ACC
+    passed = ours["intent_macro_f1"] >= TARGET_INTENT_F1 and (
+        args.intents_only or service_acc >= TARGET_SERVICE_TYPE_ACC
+    )
+    service = (
+        "service_type not scored (intents only)"
+        if args.intents_only
+        else f"service_type value accuracy {service_acc:.4f} >= {TARGET_SERVICE_TYPE_ACC}"
+    )
     print(
         f"\ntargets: intent macro-F1 {ours['intent_macro_f1']:.4f} >= {TARGET_INTENT_F1}, "
-        f"service_type value accuracy {service_acc:.4f} >= {TARGET_SERVICE_TYPE_ACC}: "
-        f"{'PASS' if passed else 'FAIL'}"
+        f"{service}: {'PASS' if passed else 'FAIL'}"
     )
     print(f"total {total / 60:.1f} min; held-out errors in {out / 'errors.json'}")
     return 0 if passed else 1
