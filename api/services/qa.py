@@ -34,10 +34,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 from api.actor import Actor
 from api.db import utcnow
 from api.errors import Conflict, Forbidden, Invalid, NotFound
-from api.models import Event, QaRectification, QaReview, QaSample, Staff, Ticket
+from api.models import Event, QaRectification, QaReview, QaSample, Ticket
 from api.models.enums import ActorType, Role, TicketStatus
 from api.schemas.qa import MAX_POINTS, SEED_LIMIT, Criterion, ReviewIn, SampleIn
-from api.services import audit, sla, workflow
+from api.services import audit, sla, staff, workflow
 from api.services.reports import Period
 from api.settings import Settings
 
@@ -284,9 +284,7 @@ def _open_rectification(
 ) -> None:
     assignee_id = assignee_id if assignee_id is not None else review.agent_id
     if assignee_id is not None:
-        staff = session.get(Staff, assignee_id)
-        if staff is None or not staff.active:
-            raise Invalid(f"staff {assignee_id} does not exist or is inactive")
+        staff.active(session, assignee_id)
     calendar = sla.load_calendar(session, settings)
     rectification = QaRectification(
         review=review,

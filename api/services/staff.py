@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.actor import Actor
-from api.errors import Conflict, NotFound
+from api.errors import Conflict, Invalid, NotFound
 from api.models import Staff
 from api.models.enums import Role
 from api.services import audit, auth, conversations
@@ -19,6 +19,14 @@ def get(session: Session, staff_id: int) -> Staff:
     staff = session.get(Staff, staff_id)
     if staff is None:
         raise NotFound(f"no staff member {staff_id}")
+    return staff
+
+
+def active(session: Session, staff_id: int) -> Staff:
+    """The staff member a ticket or task is being given to; 422 if absent or inactive."""
+    staff = session.get(Staff, staff_id)
+    if staff is None or not staff.active:
+        raise Invalid(f"staff {staff_id} does not exist or is inactive")
     return staff
 
 

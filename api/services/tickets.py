@@ -24,6 +24,7 @@ from api.models import Conversation, Customer, Event, Feedback, Staff, Ticket
 from api.models.enums import ActorType, Role, TicketStatus
 from api.schemas.tickets import TicketCreate
 from api.services import audit, customers, priority, references, sla, workflow
+from api.services import staff as staff_service
 from api.settings import Settings
 
 LOW_RATING = 2  # a rating at or below this reopens and escalates the ticket (S9.2)
@@ -288,9 +289,7 @@ def assign(session: Session, actor: Actor, ref: str, staff_id: int) -> Ticket:
     ticket = get(session, ref, for_update=True)
     if not actor.at_least(Role.supervisor) and actor.staff_id != staff_id:
         raise Forbidden("agents may assign tickets only to themselves")
-    staff = session.get(Staff, staff_id)
-    if staff is None or not staff.active:
-        raise Invalid(f"staff {staff_id} does not exist or is inactive")
+    staff = staff_service.active(session, staff_id)
     if staff_id == ticket.about_staff_id:
         raise Forbidden("a complaint about a staff member cannot be handled by that member (S9.2)")
     if not staff.qualified_for(ticket.kind):
