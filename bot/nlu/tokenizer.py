@@ -10,6 +10,10 @@ spaces between English words as tokens. This one:
 - segments Chinese runs with Jieba plus the project's after-sales dictionary
   (`dictionary_path`, Jieba's user-dictionary format), copied into the model so a
   trained model does not depend on the source tree;
+- keeps the one-character words in `single_character_words` (the service verbs 修, 装,
+  换) apart where Jieba's HMM would glue them to a neighbour into a word its dictionary
+  does not have (来修, 修下, 要换), so that they stay whole tokens for the entity lookup;
+  words the dictionary has (修好, 换货) are left alone;
 - drops whitespace and punctuation.
 """
 
@@ -50,6 +54,7 @@ class BilingualTokenizer(Tokenizer):
     def get_default_config() -> dict[str, Any]:
         return {
             "dictionary_path": None,
+            "single_character_words": [],
             "intent_tokenization_flag": False,
             "intent_split_symbol": "_",
             "token_pattern": None,
@@ -79,8 +84,10 @@ class BilingualTokenizer(Tokenizer):
         self._dictionaries = dictionaries
         # A private Jieba instance: the global one is shared with whatever else runs here.
         self._jieba = jieba.Tokenizer()
+        self._jieba.initialize()  # loads the dictionary that tells a guessed word
         for path in dictionaries:
             self._jieba.load_userdict(str(path))
+        self._apart = _apart_pattern(config["single_character_words"])
 
     @staticmethod
     def _dictionary_files(directory: str | None) -> list[Path]:
@@ -135,5 +142,20 @@ class BilingualTokenizer(Tokenizer):
                 continue
             offset = match.start()
             for word, start, _end in self._jieba.tokenize(match.group()):
-                tokens.append(Token(word, offset + start))
+                if self._apart and len(word) > 1 and not self._jieba.FREQ.get(word):
+                    # a word Jieba's HMM guessed: split off the single-character words
+                    for piece in self._apart.finditer(word):
+                        tokens.append(Token(piece.group(), offset + start + piece.start()))
+                else:
+                    tokens.append(Token(word, offset + start))
         return self._apply_token_pattern(tokens)
+
+
+def _apart_pattern(words: list[str]) -> re.Pattern[str] | None:
+    """Matches each of `words` alone and every run of other characters between them."""
+    if not words:
+        return None
+    if any(len(word) != 1 for word in words):
+        raise ValueError(f"single_character_words must be single characters, not {words!r}")
+    chars = re.escape("".join(words))
+    return re.compile(f"[{chars}]|[^{chars}]+")

@@ -19,8 +19,14 @@ def storage(tmp_path) -> LocalModelStorage:
     return LocalModelStorage(tmp_path)
 
 
-def tokenizer(storage, dictionary: Path | None = DICTIONARY) -> BilingualTokenizer:
-    config = {**BilingualTokenizer.get_default_config(), "dictionary_path": dictionary}
+def tokenizer(
+    storage, dictionary: Path | None = DICTIONARY, apart: list[str] | None = None
+) -> BilingualTokenizer:
+    config = {
+        **BilingualTokenizer.get_default_config(),
+        "dictionary_path": dictionary,
+        "single_character_words": apart or [],
+    }
     return BilingualTokenizer.create(config, storage, Resource("tokenizer"), ExecutionContext(None))
 
 
@@ -45,6 +51,24 @@ def test_mixed_text_and_the_project_dictionary(storage):
     t = tokenizer(storage)
     assert words(t, "我要转人工") == ["我要", "转人工"]  # a dictionary word
     assert words(t, "三包期内repair免费吗") == ["三包期", "内", "repair", "免费", "吗"]
+
+
+def test_single_character_words_are_not_glued_into_guessed_words(storage):
+    plain, apart = tokenizer(storage), tokenizer(storage, apart=["修", "装", "换"])
+    # Jieba's HMM guesses 来修 and 要换, words its dictionary does not have.
+    assert "来修" in words(plain, "能不能派个师傅来修一下冰箱")
+    assert words(apart, "能不能派个师傅来修一下冰箱")[-4:] == ["来", "修", "一下", "冰箱"]
+    assert words(apart, "净水机提示要换滤芯了") == ["净水机", "提示", "要", "换", "滤芯", "了"]
+    tokens = apart.tokenize(Message(data={"text": "找人修下洗衣机"}), "text")
+    assert [(t.text, t.start) for t in tokens] == [("找人", 0), ("修", 2), ("下", 3), ("洗衣机", 4)]
+    # Words the dictionaries have stay whole.
+    assert words(apart, "修好没两天又漏水") == words(plain, "修好没两天又漏水")
+    assert "换货" in words(apart, "我要换货")
+
+
+def test_single_character_words_must_be_single_characters(storage):
+    with pytest.raises(ValueError, match="single characters"):
+        tokenizer(storage, apart=["维修"])
 
 
 def test_full_width_text_keeps_the_customers_offsets(storage):
