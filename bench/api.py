@@ -11,6 +11,11 @@ Each figure is the median over the rounds. Target (issue §12): app creates ≥ 
 baseline's throughput, with a p95 no worse than the baseline's. The exit status is 0
 (it is a measurement) unless `--check` is given and a target is missed.
 
+`--floor` adds a third server to each round, the statement floor (`POST /floor` of
+`bench/baseline_app.py`: the seven statements a ticket create sends, through SQLAlchemy
+Core, and nothing else), and prints floor/baseline and app/floor throughput: how far
+the target is from what the database work alone allows, and how far the app is from it.
+
 Everything it starts (servers, temporary files, the PostgreSQL database `bench_<hex>`)
 is stopped and removed on exit, Ctrl-C and errors included. See docs/performance.md.
 """
@@ -141,7 +146,7 @@ class Workload:
     """What the load generator sends to one server kind."""
 
     def __init__(self, kind: str, token: str, seed: int) -> None:
-        self.kind = kind  # "baseline" | "app"
+        self.kind = kind  # "baseline" | "floor" | "app"
         self.token = token
         self.rng = random.Random(seed)
         self.created: list[str] = []  # ticket refs / row ids, for the reads
@@ -156,13 +161,14 @@ class Workload:
         headers = {"Authorization": f"Bearer {self.token}"}
 
         def send(_i: int) -> Awaitable[httpx.Response]:
+            name, phone = self.rng.choice(NAMES), f"138{self.rng.randrange(10**8):08d}"
+            if self.kind == "floor":
+                body = {"body": self._description(), "name": name, "phone": phone}
+                return client.post("/floor", json=body)
             body = {
                 "kind": "complaint",
                 "description": self._description(),
-                "customer": {
-                    "name": self.rng.choice(NAMES),
-                    "phone": f"138{self.rng.randrange(10**8):08d}",
-                },
+                "customer": {"name": name, "phone": phone},
                 "channel": "web",
             }
             return client.post("/api/v1/tickets", json=body, headers=headers)
@@ -171,11 +177,11 @@ class Workload:
 
     def remember(self, response: httpx.Response) -> None:
         data = response.json()
-        self.created.append(str(data["id"] if self.kind == "baseline" else data["ref"]))
+        self.created.append(str(data["ref"] if self.kind == "app" else data["id"]))
 
     def read(self, client: httpx.AsyncClient) -> Callable[[int], Awaitable[httpx.Response]]:
         keys = self.created or ["0"]
-        if self.kind == "baseline":
+        if self.kind != "app":
             return lambda i: client.get(f"/rows/{keys[i % len(keys)]}")
         headers = {"Authorization": f"Bearer {self.token}"}
         return lambda i: client.get(f"/api/v1/tickets/{keys[i % len(keys)]}", headers=headers)
@@ -340,10 +346,13 @@ class Result:
 
 
 def bench_database(kind: str, args: argparse.Namespace) -> list[Result]:
+    servers = [("baseline", "bench.baseline_app:app"), ("app", "api.main:app")]
+    if args.floor:
+        servers.insert(1, ("floor", "bench.baseline_app:app"))
     results = {
         (endpoint, name): Result(kind, endpoint, name)
         for endpoint in ("create", "read")
-        for name in ("baseline", "app")
+        for name, _target in servers
     }
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-"))
     log_path = workdir / "server.log"
@@ -363,10 +372,7 @@ def bench_database(kind: str, args: argparse.Namespace) -> list[Result]:
             }
             migrate(env, log_path)
             for round_no in range(1, args.rounds + 1):
-                for name, target in (
-                    ("baseline", "bench.baseline_app:app"),
-                    ("app", "api.main:app"),
-                ):
+                for name, target in servers:
                     workload = Workload(name, token, seed=round_no)
                     with server(target, env, log_path) as (base_url, cpu):
                         phases = asyncio.run(drive(base_url, cpu, workload, args))
@@ -430,6 +436,15 @@ def report(results: list[Result], args: argparse.Namespace) -> bool:
         if errors:
             verdict += "  — errors, see above"
         print(f"{db:<11}{endpoint:<9}{throughput:>16.2f}{p95:>14.2f}  {verdict}")
+    floors = [r for r in results if r.server == "floor" and r.endpoint == "create"]
+    if floors:
+        print(f"\n{'db':<11}{'creates':<9}{'req/s floor/base':>18}{'req/s app/floor':>17}")
+    for floor in floors:
+        base, app = by_key[(floor.db, "create", "baseline")], by_key[(floor.db, "create", "app")]
+        print(
+            f"{floor.db:<11}{'':<9}{floor.median('rps') / base.median('rps'):>18.2f}"
+            f"{app.median('rps') / floor.median('rps'):>17.2f}"
+        )
     return ok
 
 
@@ -464,6 +479,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="seconds a phase may last before it stops early (default 180)",
     )
     parser.add_argument("--request-timeout", type=float, default=60)
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also run the statement floor: a ticket create's seven statements and nothing else",
+    )
     parser.add_argument("--json", type=Path, help="also write the per-round figures here")
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     args = parser.parse_args(argv)
