@@ -84,7 +84,6 @@ class BilingualTokenizer(Tokenizer):
         self._dictionaries = dictionaries
         # A private Jieba instance: the global one is shared with whatever else runs here.
         self._jieba = jieba.Tokenizer()
-        self._jieba.initialize()  # loads the dictionary that tells a guessed word
         for path in dictionaries:
             self._jieba.load_userdict(str(path))
         self._apart = _apart_pattern(config["single_character_words"])
