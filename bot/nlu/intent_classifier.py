@@ -22,7 +22,12 @@ changes that bench/nlu.py measured as worth having on this project's data
   be of a message built from unseen words. In training a word counts as new when no
   *other* example has it, so the training rows look like unseen messages do;
 - a message that tokenizes to nothing ("。。。。", an emoji) gets the same confidence for
-  every intent, so FallbackClassifier answers it; Rasa's raises on the missing features.
+  every intent, so FallbackClassifier answers it; Rasa's raises on the missing features;
+- `retrieval_intent: faq` makes each answer of that retrieval intent (`faq/hotline`, …)
+  a class of its own: the intent's confidence is the sum of its answers', and the best
+  answer is written where Rasa's ResponseSelector writes its choice (the message's
+  `response_selector` output, which `utter_faq` reads), so the pipeline needs no
+  ResponseSelector. An intent of many topics is easier for a linear model as its topics.
 
 DIET stays in the pipeline for the entities (`intent_classification: false`).
 """
@@ -40,11 +45,26 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers import LABEL_RANKING_LENGTH
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
-from rasa.nlu.constants import TOKENS_NAMES
+from rasa.nlu.constants import (
+    RESPONSE_SELECTOR_PREDICTION_KEY,
+    RESPONSE_SELECTOR_PROPERTY_NAME,
+    RESPONSE_SELECTOR_RANKING_KEY,
+    RESPONSE_SELECTOR_RESPONSES_KEY,
+    RESPONSE_SELECTOR_RETRIEVAL_INTENTS,
+    RESPONSE_SELECTOR_UTTER_ACTION_KEY,
+    TOKENS_NAMES,
+)
 from rasa.shared.exceptions import InvalidConfigException
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_RANKING_KEY,
+    INTENT_RESPONSE_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from rasa.shared.nlu.training_data.util import intent_response_key_to_template_key
 from rasa.utils.tensorflow.constants import RANKING_LENGTH
 from scipy.optimize import minimize_scalar
 from scipy.sparse import csr_matrix, diags, hstack, vstack
@@ -80,6 +100,7 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
             RANKING_LENGTH: LABEL_RANKING_LENGTH,
             "char_ngrams": None,
             "novelty_features": False,
+            "retrieval_intent": None,
         }
 
     @classmethod
@@ -119,6 +140,7 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
         self.chars: CountVectorizer | None = None
         self.char_idf: np.ndarray | None = None
         self.word_df: dict[str, int] = {}
+        self.responses: dict[str, list[dict[str, Any]]] = {}
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
@@ -133,7 +155,9 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
         if self.config["novelty_features"]:
             self.word_df = dict(Counter(w for e in examples for w in set(self._words(e))))
         features = self._features(examples, counts, seen_in_others=2)
-        labels = [e.get(INTENT) for e in examples]
+        labels = [self._label(e) for e in examples]
+        if self.config["retrieval_intent"]:
+            self.responses = training_data.responses
         self.temperature = self._fit_temperature(features, labels)
         self.clf.fit(features, labels)
         self.persist()
@@ -144,18 +168,71 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
         features = self._features(messages, counts, seen_in_others=1)
         scores = self._as_columns(self.clf.decision_function(features))
         probabilities = softmax(scores / self.temperature, axis=1)
+        answers = self._answer_columns()
+        names, intents = self._intents(probabilities, answers)
         # no token ("？？？", an emoji): no evidence for any intent, so FallbackClassifier acts
-        probabilities[counts.getnnz(axis=1) == 0] = 1.0 / len(self.clf.classes_)
+        intents[counts.getnnz(axis=1) == 0] = 1.0 / len(names)
         length = self.config[RANKING_LENGTH]
-        names = self.clf.classes_
-        for message, row in zip(messages, probabilities, strict=True):
+        for message, row, full_row in zip(messages, intents, probabilities, strict=True):
             ranking = [
-                {"name": str(names[k]), "confidence": float(row[k])}
+                {"name": names[k], "confidence": float(row[k])}
                 for k in np.argsort(-row, kind="stable")
             ]
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking[:length] or ranking, add_to_output=True)
+            if answers:
+                self._select_response(message, full_row, answers)
         return messages
+
+    def _label(self, example: Message) -> str:
+        """The class an example trains: its answer (`faq/hotline`) if of the retrieval intent."""
+        intent = example.get(INTENT)
+        return example.get_full_intent() if intent == self.config["retrieval_intent"] else intent
+
+    def _answer_columns(self) -> list[int]:
+        """The columns of the retrieval intent's answers (none if there is no such intent)."""
+        if not self.config["retrieval_intent"]:
+            return []
+        prefix = f"{self.config['retrieval_intent']}/"
+        return [k for k, name in enumerate(self.clf.classes_) if str(name).startswith(prefix)]
+
+    def _intents(
+        self, probabilities: np.ndarray, answers: list[int]
+    ) -> tuple[list[str], np.ndarray]:
+        """The intents and their confidences: a retrieval intent's is the sum of its answers'."""
+        names = [str(name) for name in self.clf.classes_]
+        if not answers:
+            return names, probabilities
+        others = [k for k in range(len(names)) if k not in answers]
+        merged = np.column_stack([probabilities[:, others], probabilities[:, answers].sum(axis=1)])
+        return [names[k] for k in others] + [self.config["retrieval_intent"]], merged
+
+    def _select_response(
+        self, message: Message, probabilities: np.ndarray, columns: list[int]
+    ) -> None:
+        """Write the best answer of the retrieval intent as ResponseSelector would."""
+        shares = probabilities[columns] / probabilities[columns].sum()
+        ranking = [
+            {
+                PREDICTED_CONFIDENCE_KEY: float(shares[k]),
+                INTENT_RESPONSE_KEY: str(self.clf.classes_[columns[k]]),
+            }
+            for k in np.argsort(-shares, kind="stable")
+        ]
+        best = ranking[0][INTENT_RESPONSE_KEY]
+        template = intent_response_key_to_template_key(best)
+        selector = message.get(RESPONSE_SELECTOR_PROPERTY_NAME) or {}
+        selector[RESPONSE_SELECTOR_RETRIEVAL_INTENTS] = [self.config["retrieval_intent"]]
+        selector[self.config["retrieval_intent"]] = {
+            RESPONSE_SELECTOR_PREDICTION_KEY: {
+                RESPONSE_SELECTOR_RESPONSES_KEY: self.responses.get(template, []),
+                PREDICTED_CONFIDENCE_KEY: ranking[0][PREDICTED_CONFIDENCE_KEY],
+                INTENT_RESPONSE_KEY: best,
+                RESPONSE_SELECTOR_UTTER_ACTION_KEY: template,
+            },
+            RESPONSE_SELECTOR_RANKING_KEY: ranking[: self.config[RANKING_LENGTH]] or ranking,
+        }
+        message.set(RESPONSE_SELECTOR_PROPERTY_NAME, selector, add_to_output=True)
 
     def _fit_temperature(self, features: csr_matrix, labels: list[str]) -> float:
         """The temperature whose softmax of held-out scores fits their labels best.
@@ -261,6 +338,7 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
                 "chars": self.chars.vocabulary_ if self.chars is not None else None,
                 "word_df": self.word_df,
                 "temperature": self.temperature,
+                "responses": self.responses,
             }
             (model_dir / _VOCABULARY_FILE).write_text(
                 json.dumps(vocabulary, ensure_ascii=False, default=int), encoding="utf-8"
@@ -285,6 +363,7 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
                     component.char_idf = np.load(model_dir / _CHAR_IDF_FILE)
                 component.word_df = vocabulary["word_df"]
                 component.temperature = vocabulary["temperature"]
+                component.responses = vocabulary["responses"]
         except (ValueError, FileNotFoundError):
             pass  # untrained (no data): super().load() returned a fresh component
         return component

@@ -182,3 +182,74 @@ def test_an_intent_with_one_example_leaves_the_scores_unscaled(pipeline):
 def test_a_bad_character_ngram_range_is_refused_with_a_clear_message(pipeline, ngrams):
     with pytest.raises(InvalidConfigException, match=r"char_ngrams must be \[min, max\]"):
         pipeline.classifier(LinearIntentClassifier.create, char_ngrams=ngrams)
+
+
+FAQ = {
+    "faq/hotline": ["客服电话是多少", "热线号码", "what is your hotline number", "phone number?"],
+    "faq/warranty_period": [
+        "保修期多久",
+        "保修几年",
+        "how long is the warranty",
+        "warranty period",
+    ],
+}
+FAQ_RESPONSES = {
+    "utter_faq/hotline": [{"text": "400-800-8888"}],
+    "utter_faq/warranty_period": [{"text": "3 years"}],
+}
+
+
+def train_with_faq(pipeline: Pipeline, options: dict[str, Any]) -> LinearIntentClassifier:
+    """EXAMPLES plus two FAQ answers of the retrieval intent `faq`, as Rasa loads them."""
+    messages = [
+        Message(data={"text": text, "intent": intent})
+        for intent, texts in EXAMPLES.items()
+        for text in texts
+    ] + [
+        Message(data={"text": text, "intent": "faq", "intent_response_key": key})
+        for key, texts in FAQ.items()
+        for text in texts
+    ]
+    data = TrainingData(messages, responses=FAQ_RESPONSES)
+    pipeline.tokenizer.process_training_data(data)
+    for featurizer in pipeline.featurizers:
+        featurizer.train(data)
+        featurizer.process_training_data(data)
+    classifier = pipeline.classifier(LinearIntentClassifier.create, **options)
+    classifier.train(data)
+    return classifier
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [("你们的客服电话", "faq/hotline"), ("what's the warranty period", "faq/warranty_period")],
+)
+def test_the_retrieval_intent_is_one_intent_and_its_answer_is_selected(pipeline, text, answer):
+    classifier = train_with_faq(pipeline, {"retrieval_intent": "faq"})
+    assert sorted(classifier.clf.classes_) == sorted([*EXAMPLES, *FAQ])  # an answer a class
+    message = pipeline.parse(classifier, text)
+    ranking = message.get("intent_ranking")
+    assert message.get("intent")["name"] == "faq"
+    assert sorted(r["name"] for r in ranking) == sorted([*EXAMPLES, "faq"])
+    assert sum(r["confidence"] for r in ranking) == pytest.approx(1.0)
+    # what utter_faq reads (rasa.core.actions.action.ActionRetrieveResponse)
+    selected = message.get("response_selector")["faq"]
+    assert selected["response"]["intent_response_key"] == answer
+    assert selected["response"]["utter_action"] == f"utter_{answer}"
+    assert selected["response"]["responses"] == FAQ_RESPONSES[f"utter_{answer}"]
+    assert sum(r["confidence"] for r in selected["ranking"]) == pytest.approx(1.0)
+    assert message.get("response_selector")["all_retrieval_intents"] == ["faq"]
+
+
+def test_the_answers_travel_with_the_model(pipeline):
+    trained = train_with_faq(pipeline, {"retrieval_intent": "faq"})
+    loaded = pipeline.classifier(LinearIntentClassifier.load, retrieval_intent="faq")
+    assert loaded.responses == FAQ_RESPONSES
+    before, after = (pipeline.parse(c, "热线号码多少") for c in (trained, loaded))
+    assert before.get("response_selector") == after.get("response_selector")
+
+
+def test_without_a_retrieval_intent_the_answers_are_not_classes(pipeline):
+    classifier = train_with_faq(pipeline, {})
+    assert sorted(classifier.clf.classes_) == sorted([*EXAMPLES, "faq"])
+    assert pipeline.parse(classifier, "热线号码").get("response_selector") is None
