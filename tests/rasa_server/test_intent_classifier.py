@@ -49,6 +49,10 @@ class Pipeline:
                 for text in texts
             ]
         )
+        return self.train_on(data, **options)
+
+    def train_on(self, data: TrainingData, **options: Any) -> LinearIntentClassifier:
+        """Tokenize and featurize `data`, then train the classifier on it."""
         self.tokenizer.process_training_data(data)
         for featurizer in self.featurizers:
             featurizer.train(data)
@@ -210,14 +214,7 @@ def train_with_faq(pipeline: Pipeline, options: dict[str, Any]) -> LinearIntentC
         for key, texts in FAQ.items()
         for text in texts
     ]
-    data = TrainingData(messages, responses=FAQ_RESPONSES)
-    pipeline.tokenizer.process_training_data(data)
-    for featurizer in pipeline.featurizers:
-        featurizer.train(data)
-        featurizer.process_training_data(data)
-    classifier = pipeline.classifier(LinearIntentClassifier.create, **options)
-    classifier.train(data)
-    return classifier
+    return pipeline.train_on(TrainingData(messages, responses=FAQ_RESPONSES), **options)
 
 
 @pytest.mark.parametrize(
