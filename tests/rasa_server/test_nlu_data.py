@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 
 from actions.common import CATEGORY_NAMES
+from bot.nlu.tokenizer import fold_width
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTITIES = ROOT / "data" / "nlu" / "entities.yml"
@@ -36,3 +37,22 @@ def test_every_wording_of_a_service_or_product_is_in_its_lookup_table():
             for wording in [value.replace("_", " "), *synonyms[value]]:
                 if len(wording) > 1 and wording.lower() not in TOO_SHORT:
                     assert wording.lower() in table, f"{wording!r} ({value}) missing from {entity}"
+
+
+def _texts(*paths: Path) -> dict[str, str]:
+    """Each example's text (annotations stripped, width, case and spaces folded) → intent."""
+    from rasa.shared.importers.utils import training_data_from_paths
+
+    data = training_data_from_paths([str(p) for p in paths], "zh")
+    return {
+        "".join(fold_width(m.get("text")).lower().split()): m.get_full_intent()
+        for m in data.intent_examples
+    }
+
+
+def test_the_held_out_set_shares_no_example_with_the_training_data():
+    """bench/holdout_nlu.yml measures unseen text only while none of it is trained on."""
+    training = _texts(*sorted((ROOT / "data" / "nlu").glob("*.yml")))
+    held_out = _texts(ROOT / "bench" / "holdout_nlu.yml")
+    assert len(held_out) >= 350
+    assert not sorted(set(held_out) & set(training))
