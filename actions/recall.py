@@ -70,7 +70,10 @@ class ValidateRecallForm(_Validators):
         text = str(value or "").strip()
         if text == "-":
             return {}
-        serial = parsing.find_code(text) or text  # "序列号GW13-…" → "GW13-…"
+        serial = parsing.find_code(text)  # "序列号GW13-…" → "GW13-…"
+        if serial is None:  # "不知道", a question: no answer from the API for that (S8.3)
+            say(dispatcher, tracker, "invalid_recall_serial")
+            return {"recall_serial": None}
         try:
             found = await backend().lookup_recall(tracker.get_slot("product_model"), serial)
         except (BackendUnavailable, BackendRefused):

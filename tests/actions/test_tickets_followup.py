@@ -202,6 +202,19 @@ async def test_a_unit_outside_the_recall_is_reassured():
     assert "not affected" in done[0]["text"]
 
 
+async def test_an_answer_without_a_serial_is_asked_again_not_reassured(service):
+    v = ValidateRecallForm()
+    for answer, lang, said in (
+        ("不知道", "zh", "序列号"),
+        ("12306客服电话多少", "zh", "转人工"),
+        ("no idea, sorry", "en", "serial number"),
+    ):
+        t = tracker(slots={"product_model": "JSQ25-13WH"}, form="recall_form", language=lang)
+        slots, messages = await validate(v, "recall_serial", answer, t)
+        assert slots == {"recall_serial": None}  # no recall_affected: nothing was decided
+        assert said in messages[0]["text"]
+
+
 async def test_an_unknown_model_is_asked_again():
     slots, messages = await validate(ValidateRecallForm(), "product_model", "ABC-0000", tracker())
     assert slots == {"product_model": None} and "ABC-0000" in messages[0]["text"]
