@@ -96,7 +96,8 @@ class BenchCharTokenizer(BilingualTokenizer):
 
 
 def load_training_data(data_dir: Path):
-    """All NLU files under data_dir (as `rasa test nlu --nlu data`); stories/rules skipped."""
+    """All NLU files under data_dir, or that file (as `rasa test nlu --nlu data`); stories
+    and rules skipped."""
     from rasa.shared.data import get_data_files, is_nlu_file
     from rasa.shared.importers.utils import training_data_from_paths
 
@@ -349,9 +350,7 @@ def cross_validate(name: str, config: dict, data, folds: list[list[int]]) -> dic
 
 def score_holdout(config: dict, data, holdout: Path) -> dict:
     """Train on all the data once and score the examples of a separate held-out file."""
-    from rasa.shared.importers.utils import training_data_from_paths
-
-    test = training_data_from_paths([str(holdout)], "zh").intent_examples
+    test = load_training_data(holdout).intent_examples
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="nlu-holdout-") as tmp:
         results = train_and_parse(config, data, test, Path(tmp))
