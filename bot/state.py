@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any, Protocol
@@ -46,7 +47,9 @@ class SqliteState:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._lock = asyncio.Lock()
+        # one statement at a time from any thread or event loop (the connection's statement
+        # cache is not thread-safe), and close waits for the one running
+        self._lock = threading.Lock()
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, "
@@ -58,8 +61,11 @@ class SqliteState:
         )
 
     async def _run(self, sql: str, *params: Any) -> list[tuple]:
-        async with self._lock:
-            return await asyncio.to_thread(lambda: self._db.execute(sql, params).fetchall())
+        return await asyncio.to_thread(self._execute, sql, params)
+
+    def _execute(self, sql: str, params: tuple) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
 
     async def get(self, key: str) -> str | None:
         rows = await self._run(
@@ -106,7 +112,10 @@ class SqliteState:
         await self._run("DELETE FROM spool WHERE id = ?", int(item_id))
 
     async def aclose(self) -> None:
-        async with self._lock:
+        await asyncio.to_thread(self._close)
+
+    def _close(self) -> None:
+        with self._lock:
             self._db.close()
 
 
